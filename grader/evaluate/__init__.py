@@ -1,0 +1,84 @@
+"""Evaluate: judge a harvest against the rubric, in the trusted process.
+
+Nothing here runs student code. Models come from files checked before
+Keras loads them (:mod:`.models`); data is generated fresh from the run's
+seed (:mod:`.data`); each question's checks (:mod:`.checks`) give parts
+that add up to the question's result.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from ..harvest import Harvest
+from ..result import Check
+from ..rubric import Question, Rubric
+from .checks import KINDS
+from .context import Context, DataCache, Part
+
+__all__ = ["evaluate", "DataCache"]
+
+
+def evaluate(harvest: Harvest, rubric: Rubric, data: DataCache, lang: str = "es",
+             reference: dict | None = None, manual: dict | None = None) -> tuple[list[Check], dict, list[str]]:
+    """Grade every question; returns the checks, the measured values and problems.
+
+    ``reference`` holds the reference solution's measured values (None while
+    grading the reference itself); ``manual`` maps question ids to the
+    instructor's ``{"points": .., "comment": ..}`` for human-review parts.
+    """
+    ctx = Context(harvest, rubric, data, lang, reference)
+    checks = []
+    for question in rubric.questions:
+        parts = []
+        for spec in question.checks:
+            try:
+                parts.append(KINDS[spec.kind](spec, question, ctx))
+            except Exception as error:  # a bug or a bizarre model must not lose the other questions
+                parts.append(Part(ctx.text(spec.label) or spec.kind, 0, spec.points, "error",
+                                  ctx.say("El grader no pudo evaluar esta parte: ", "The grader could not evaluate this part: ")
+                                  + f"{type(error).__name__}: {str(error)[:300]}"))
+        checks.append(combine(question, parts, ctx, (manual or {}).get(question.id)))
+    return checks, ctx.measured, ctx.refused
+
+
+def combine(question: Question, parts: list[Part], ctx: Context, manual: dict | None) -> Check:
+    if manual is not None:
+        _apply_manual(parts, manual, ctx)
+    scored = [part for part in parts if part.max_score > 0]
+    automatic = [part for part in scored if part.status != "manual"]
+    score = round(sum(part.score for part in parts), 3)
+    max_score = sum(part.max_score for part in parts)
+    got = sum(part.score for part in automatic)
+    out_of = sum(part.max_score for part in automatic)
+    if any(part.status == "error" for part in automatic) and got < out_of:
+        status = "error"
+    elif got == out_of:
+        status = "manual" if len(automatic) < len(scored) else "pass"
+    else:
+        status = "fail" if got == 0 else "partial"
+    metrics, thresholds, hints, figures = {}, {}, [], []
+    for part in parts:
+        metrics.update(part.metrics)
+        thresholds.update(part.thresholds)
+        hints += part.hints
+        figures += part.figures
+    return Check(
+        id=question.id, title=ctx.text(question.title), score=score, max_score=max_score, status=status,
+        feedback=" ".join(part.feedback for part in parts if part.feedback),
+        metrics=metrics, thresholds=thresholds,
+        model=next((part.model for part in parts if part.model), {}),
+        details=[{k: v for k, v in asdict(part).items() if k not in ("figures",)} for part in parts],
+        answer=next((part.answer for part in parts if part.answer), ""), hints=hints, figures=figures)
+
+
+def _apply_manual(parts: list[Part], manual: dict, ctx: Context) -> None:
+    """Give the instructor's points to the human-review parts, in order, capped at their maximum."""
+    remaining = float(manual.get("points", 0))
+    for part in parts:
+        if part.status != "manual":
+            continue
+        part.score = round(min(part.max_score, max(0.0, remaining)), 3)
+        remaining -= part.score
+        part.status = "pass" if part.score == part.max_score else "partial" if part.score > 0 else "fail"
+        comment = manual.get("comment", "")
+        part.feedback = ctx.say("Revisado por el profesor", "Reviewed by the instructor") + (f": {comment}" if comment else ".")

@@ -1,0 +1,31 @@
+"""A written explanation: a person grades it; the grader points at key ideas.
+
+Keyword hints only help the reviewer; they never award points.
+"""
+from __future__ import annotations
+
+import unicodedata
+
+from ..context import Context, Part
+
+
+def _plain(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn")
+
+
+def run(spec, question, ctx: Context) -> Part:
+    label = ctx.text(spec.label) or ctx.say("Explicación (revisión manual)", "Explanation (human review)")
+    section = ctx.section(spec)
+    answer = section.answer.strip() if section else ""
+    part = Part(label, 0, spec.points, "manual", answer=answer[:4000])
+    if len(answer.split()) < int(spec.options.get("min_words", 3)):
+        part.status = "fail"
+        part.feedback = ctx.say("No se encontró ninguna explicación escrita para esta pregunta.",
+                                "No written explanation was found for this question.")
+        return part
+    plain = _plain(answer)
+    for concept, words in spec.options.get("keywords", {}).items():
+        hits = [word for word in words if _plain(word) in plain]
+        part.hints.append(("✓ " if hits else "✗ ") + concept.replace("_", " ") + (f" ({', '.join(hits)})" if hits else ""))
+    part.feedback = ctx.say("Pendiente de revisión por el profesor.", "Awaiting review by the instructor.")
+    return part

@@ -1,0 +1,44 @@
+"""Call a model on a given input and check the shape (and values) it returns."""
+import numpy as np
+
+from ..context import Context, Part
+
+
+def run(spec, question, ctx: Context) -> Part:
+    options = spec.options
+    label = ctx.text(spec.label) or ctx.say("Predicción de ejemplo", "Example prediction")
+    chosen = ctx.pick(spec, question)
+    if chosen is None:
+        return Part(label, 0, spec.points, "fail", ctx.no_model(spec))
+    part = Part(label, 0, spec.points, "fail", model=ctx.describe_pick(chosen))
+    try:
+        output = ctx.predict(chosen, np.asarray(options["input"], dtype=np.float32))
+    except Exception as error:
+        part.status = "error"
+        part.feedback = ctx.say(f"El modelo falla con esa entrada: {type(error).__name__}: {str(error)[:200]}",
+                                f"The model fails on that input: {type(error).__name__}: {str(error)[:200]}")
+        return part
+    shape, wanted = list(output.shape), list(options["output_shape"])
+    part.metrics = {"output_shape": shape}
+    if shape != wanted:
+        part.feedback = ctx.say(f"La salida tiene forma {tuple(shape)}; se esperaba {tuple(wanted)}.",
+                                f"The output has shape {tuple(shape)}; {tuple(wanted)} was expected.")
+        return part
+    expected = options.get("expected_rounded")
+    if expected is not None:
+        got = (output >= 0.5).astype(int).reshape(-1).tolist()
+        part.metrics["predicted"] = got
+        if got != list(np.asarray(expected).reshape(-1)):
+            part.feedback = ctx.say(f"Predice {got}; se esperaba {expected}.", f"It predicts {got}; {expected} was expected.")
+            return part
+    if "expected" in options:
+        values = output.reshape(-1).round(4).tolist()
+        part.metrics["predicted"] = values
+        tolerance = float(options.get("tolerance", 0))
+        if np.any(np.abs(output.reshape(-1) - np.asarray(options["expected"], dtype=float).reshape(-1)) > tolerance):
+            part.feedback = ctx.say(f"Predice {values}; se esperaba {options['expected']} ± {tolerance}.",
+                                    f"It predicts {values}; {options['expected']} ± {tolerance} was expected.")
+            return part
+    part.score, part.status = spec.points, "pass"
+    part.feedback = ctx.say(f"La salida tiene la forma esperada {tuple(shape)}.", f"The output has the expected shape {tuple(shape)}.")
+    return part

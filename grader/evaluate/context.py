@@ -1,0 +1,142 @@
+"""What every check needs while it judges one submission.
+
+The context loads the saved models once (refusing unsafe ones), hands out
+fresh data generated from the run's seed (the same data for every
+submission and for the reference), and knows the reference's measurements
+for relative bands.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..harvest import Harvest
+from ..rubric import CheckSpec, Question, Rubric
+from . import models as model_files
+from .data import Dataset, get_kind
+from .picker import Pick, pick, pick_all
+
+
+class DataCache:
+    """Fresh data sets for one seed, generated once per worker."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self._sets: dict[str, Dataset] = {}
+
+    def get(self, kind: str, params: dict, n: int) -> Dataset:
+        key = f"{kind}:{sorted(params.items())}:{n}"
+        if key not in self._sets:
+            rng = np.random.default_rng([self.seed, zlib.crc32(key.encode())])
+            self._sets[key] = get_kind(kind).generate(rng, n, **params)
+        return self._sets[key]
+
+
+@dataclass
+class Part:
+    """The outcome of one check of a question."""
+    label: str
+    score: float
+    max_score: float
+    status: str
+    feedback: str = ""
+    metrics: dict = field(default_factory=dict)
+    thresholds: dict = field(default_factory=dict)
+    model: dict = field(default_factory=dict)
+    answer: str = ""
+    hints: list = field(default_factory=list)
+    figures: list = field(default_factory=list)
+
+
+class Context:
+    def __init__(self, harvest: Harvest, rubric: Rubric, data: DataCache, lang: str = "es",
+                 reference: dict | None = None):
+        self.harvest, self.rubric, self.data, self.lang = harvest, rubric, data, lang
+        self.reference = reference          # "Q4#0" -> measured value; None while grading the reference
+        self.measured: dict[str, float] = {}
+        self.refused: list[str] = []
+        self.picked: dict[str, int] = {}    # question id -> model object judged there
+        self.versions = []
+        for version in harvest.models:
+            if version.path is None:
+                if version.error:
+                    self.refused.append(self.say(f"«{version.label}» no se pudo guardar: {version.error}",
+                                                 f"“{version.label}” could not be saved: {version.error}"))
+                continue
+            try:
+                model = model_files.load(version.path)
+            except model_files.RefusedModel as error:
+                self.refused.append(self.say(f"Modelo «{version.label}» (celda {_cell(version.cell)}) rechazado: {error}",
+                                             f"Model “{version.label}” (cell {_cell(version.cell)}) refused: {error}"))
+                continue
+            self.versions.append((version, model_files.describe(model), model))
+
+    def say(self, es: str, en: str) -> str:
+        return es if self.lang == "es" else en
+
+    def text(self, value) -> str:
+        """A rubric text that may be given per language."""
+        if isinstance(value, dict):
+            return value.get(self.lang) or next(iter(value.values()), "")
+        return str(value or "")
+
+    def section(self, spec: CheckSpec):
+        return self.harvest.sections.get(spec.section)
+
+    def _pairs(self):
+        return [(version, info) for version, info, _ in self.versions]
+
+    def pick(self, spec: CheckSpec, question: Question) -> Pick | None:
+        exclude = {self.picked[q] for q in spec.options.get("exclude", []) if q in self.picked}
+        chosen = pick(self._pairs(), self.rubric.models[spec.options["model"]], self.section(spec), exclude)
+        if chosen is not None:
+            self.picked.setdefault(question.id, chosen.version.model)
+        return chosen
+
+    def pick_all(self, spec: CheckSpec) -> list[Pick]:
+        exclude = {self.picked[q] for q in spec.options.get("exclude", []) if q in self.picked}
+        picks = pick_all(self._pairs(), self.rubric.models[spec.options["model"]], self.section(spec))
+        return [p for p in picks if p.version.model not in exclude]
+
+    def predict(self, chosen: Pick, x: np.ndarray) -> np.ndarray:
+        model = next(m for version, _, m in self.versions if version is chosen.version)
+        x = np.asarray(x, dtype=np.float32)
+        # direct calls in batches: no tf.function retracing for every new model and shape
+        return np.concatenate([np.asarray(model(x[i:i + 1024], training=False)) for i in range(0, len(x), 1024)])
+
+    def describe_pick(self, chosen: Pick) -> dict:
+        version = chosen.version
+        return {"name": version.label, "names": version.names, "cell": version.cell, "version": version.version,
+                "layers": chosen.info.summary(), "input_shape": _shape(chosen.info.input_shape),
+                "output_shape": _shape(chosen.info.output_shape), "where": chosen.where,
+                "file": version.path.name if version.path else ""}
+
+    def no_model(self, spec: CheckSpec) -> str:
+        selector = self.rubric.models[spec.options["model"]]
+        wanted = []
+        if selector.get("input"):
+            wanted.append(self.say(f"entrada {_shape(selector['input'])}", f"input {_shape(selector['input'])}"))
+        if selector.get("output"):
+            wanted.append(self.say(f"salida {_shape(selector['output'])}", f"output {_shape(selector['output'])}"))
+        if selector.get("layers_any"):
+            wanted.append(self.say("una capa " + " o ".join(selector["layers_any"]),
+                                   "a " + " or ".join(selector["layers_any"]) + " layer"))
+        if selector.get("hidden_activation_not"):
+            wanted.append(self.say(f"capas ocultas sin {selector['hidden_activation_not']}",
+                                   f"hidden layers other than {selector['hidden_activation_not']}"))
+        seen = sorted({f"{v.label}: {i.summary()}" for v, i in self._pairs()})
+        found = (self.say(" Modelos encontrados: ", " Models found: ") + "; ".join(seen)) if seen else \
+            self.say(" El cuaderno no dejó ningún modelo entrenado.", " The notebook left no trained model.")
+        return self.say("No se encontró ningún modelo con ", "No model was found with ") + ", ".join(wanted) + "." + found
+
+
+def _cell(index) -> str:
+    return "?" if index is None else str(index + 1)
+
+
+def _shape(shape) -> str:
+    if shape is None:
+        return "?"
+    return "(" + ", ".join("any" if d in (None, "any") else str(d) for d in shape) + ")"

@@ -1,0 +1,95 @@
+"""Choose which saved model a check judges.
+
+A model qualifies by what it is: input and output signature and layer
+types, read from the model file. Among the qualifying ones, place in the
+notebook decides: the last version saved inside the question's own cells,
+else the last one saved before the question ends, else any later one.
+Variable names only break ties. The choice is explained in words.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..harvest.answers import Section
+from ..harvest.models import ModelVersion
+from .models import ModelInfo
+
+
+@dataclass
+class Pick:
+    version: ModelVersion
+    info: ModelInfo
+    where: str                      # "section" | "before" | "after" | "anywhere"
+
+
+def matches_shape(shape, pattern) -> bool:
+    if pattern is None:
+        return True
+    if shape is None or len(shape) != len(pattern):
+        return False
+    return all(want == "any" or got == want for got, want in zip(shape, pattern))
+
+
+def qualifies(info: ModelInfo, selector: dict) -> bool:
+    classes = info.layer_classes
+    if not matches_shape(info.input_shape, selector.get("input")):
+        return False
+    if not matches_shape(info.output_shape, selector.get("output")):
+        return False
+    if selector.get("layers_any") and not classes & set(selector["layers_any"]):
+        return False
+    if not set(selector.get("layers_all", [])) <= classes:
+        return False
+    if classes & set(selector.get("layers_none", [])):
+        return False
+    if selector.get("output_activation") and info.output_activation != selector["output_activation"]:
+        return False
+    avoided = selector.get("hidden_activation_not")
+    if avoided and (not info.hidden_activations or all(a == avoided for a in info.hidden_activations)):
+        return False
+    return True
+
+
+def candidates(versions: list[tuple[ModelVersion, ModelInfo]], selector: dict) -> list[tuple[ModelVersion, ModelInfo]]:
+    """Every saved version whose model fits ``selector``."""
+    return [(version, info) for version, info in versions if qualifies(info, selector)]
+
+
+def place(version: ModelVersion, section: Section | None) -> str:
+    if section is None or version.cell is None:
+        return "anywhere"
+    if section.start <= version.cell < section.end:
+        return "section"
+    return "before" if version.cell < section.start else "after"
+
+
+def pick(versions: list[tuple[ModelVersion, ModelInfo]], selector: dict, section: Section | None,
+         exclude: set[int] = frozenset()) -> Pick | None:
+    """The best version for a check, or None when no model qualifies."""
+    fitting = [(v, i) for v, i in candidates(versions, selector) if v.model not in exclude]
+    if not fitting:
+        return None
+    names = selector.get("names", [])
+
+    def rank(pair):
+        version, _ = pair
+        where = place(version, section)
+        order = {"section": 3, "before": 2, "anywhere": 1, "after": 0}[where]
+        cell = version.cell if version.cell is not None else -1
+        position = cell if where != "after" else -cell  # after the question: the nearest one
+        named = any(name in names for name in version.names)
+        return (order, position, named, version.version)
+
+    version, info = max(fitting, key=rank)
+    return Pick(version, info, place(version, section))
+
+
+def pick_all(versions, selector: dict, section: Section | None) -> list[Pick]:
+    """Every distinct model fitting ``selector`` (its last version inside or before the section)."""
+    best = {}
+    for version, info in candidates(versions, selector):
+        where = place(version, section)
+        current = best.get(version.model)
+        if current is None or (where != "after" and (current.where == "after" or version.version > current.version.version)):
+            best[version.model] = Pick(version, info, where)
+    return sorted(best.values(), key=lambda p: (p.version.cell if p.version.cell is not None else -1))

@@ -1,0 +1,250 @@
+"""Run a student's notebook in a sandboxed kernel, one cell at a time.
+
+nbclient drives the kernel; around it this module adds what grading needs:
+a per-cell timeout that also stops cells which ignore interrupts, a deadline
+for the whole notebook, a memory watchdog, a cap on kept output, the cell
+policy of :mod:`grader.execute.cells`, and a record of how every cell ran.
+A cell's error never stops the next cell; a dead kernel stops the run, and
+the cells left are reported as not run.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Empty
+from typing import Callable
+
+import nbformat
+import psutil
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from ..result import CellRun
+from . import cells as cell_policy
+from .sandbox import KERNEL_SUPPORT, Sandbox
+
+KERNEL_SUPPORT_INSIDE = "/opt/grader-kernel"
+DATA_INSIDE = "/opt/grader-data"
+INTERRUPT_GRACE = 10.0     # seconds a timed-out cell gets to answer an interrupt
+WATCH_INTERVAL = 0.2
+
+
+@dataclass
+class Limits:
+    cell_timeout: float = 900.0
+    notebook_timeout: float = 2400.0
+    memory: int = 4 * 1024**3          # bytes, resident memory of the kernel and its children
+    output: int = 1024**2              # bytes of output kept per cell
+    threads: int = 1                   # TensorFlow / BLAS threads in the kernel
+
+
+@dataclass
+class Execution:
+    cells: list[CellRun]
+    notebook: nbformat.NotebookNode    # with outputs
+    models_dir: Path
+    cell_of_execution: dict[int, int]  # kernel execution_count -> cell index
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class _CappedClient(NotebookClient):
+    """An nbclient that keeps at most ``output_limit`` bytes of output per cell."""
+
+    output_limit = 1024**2
+
+    def output(self, outs, msg, display_id, cell_index):
+        kept = self._kept.setdefault(cell_index, 0)
+        if kept >= self.output_limit:
+            if cell_index not in self._cut:
+                self._cut.add(cell_index)
+                outs.append(nbformat.v4.new_output(
+                    "stream", name="stderr",
+                    text=f"\n[grader] output cut: more than {self.output_limit // 1024} KiB\n"))
+            return None
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is not None:
+            self._kept[cell_index] = kept + len(json.dumps(out))
+        return out
+
+
+def execute_notebook(notebook: nbformat.NotebookNode, job_dir: Path, sandbox: Sandbox,
+                     limits: Limits, legacy_keras: bool = False, data_files: dict | None = None,
+                     progress: Callable[[dict], None] | None = None) -> Execution:
+    """Execute a copy of ``notebook`` in ``job_dir``; the original is untouched."""
+    return asyncio.run(_execute(notebook, Path(job_dir), sandbox, limits, legacy_keras,
+                                data_files or {}, progress or (lambda event: None)))
+
+
+async def _execute(notebook, job_dir, sandbox, limits, legacy_keras, data_files, progress):
+    started = time.monotonic()
+    notebook = nbformat.from_dict(notebook)  # deep copy: the caller's stays as submitted
+    work, connection_dir, spec_dir = (job_dir / "work", job_dir / "connection", job_dir / "kernelspec")
+    for folder in (work, connection_dir, spec_dir / "grader"):
+        folder.mkdir(parents=True, exist_ok=True)
+    models_dir = work / ".grader" / "models"
+    readonly = {str(KERNEL_SUPPORT): KERNEL_SUPPORT_INSIDE}
+    kernel_data = {}
+    for name, path in data_files.items():
+        inside = f"{DATA_INSIDE}/{Path(path).name}"
+        readonly[str(path)] = inside
+        kernel_data[f"{name}_file"] = inside if sandbox.level == "bubblewrap" else str(path)
+    support = KERNEL_SUPPORT_INSIDE if sandbox.level == "bubblewrap" else str(KERNEL_SUPPORT)
+    env = _kernel_env(work, support, limits, {"outdir": str(models_dir), "legacy_keras": legacy_keras, **kernel_data})
+    argv = sandbox.command([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                            "--IPKernelApp.extensions=['grader_kernel']", "--HistoryManager.enabled=False"],
+                           work, connection_dir, readonly)
+    (spec_dir / "grader" / "kernel.json").write_text(json.dumps(
+        {"argv": argv, "display_name": "grader sandbox", "language": "python", "interrupt_mode": "message"}))
+
+    km = AsyncKernelManager(kernel_name="grader", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir)]),
+                            transport="ipc", ip=str(connection_dir / "ipc"),
+                            connection_file=str(connection_dir / "kernel.json"))
+    client = _CappedClient(notebook, km=km, timeout=int(limits.cell_timeout), allow_errors=True,
+                           interrupt_on_timeout=False, startup_timeout=120, record_timing=False,
+                           shutdown_kernel="immediate")
+    client.output_limit, client._kept, client._cut = limits.output, {}, set()
+    runs = [CellRun(index=i, status="not_run") for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
+    by_index = {run.index: run for run in runs}
+    state = {"cell": None, "oom": False, "peak": 0}
+    problems: list[str] = []
+
+    kernel_log = open(job_dir / "kernel.log", "wb")
+
+    async def run_cells():
+        async with client.async_setup_kernel(env=env, cwd=str(work), stdout=kernel_log, stderr=kernel_log):
+            watchdog = asyncio.ensure_future(_watch_memory(km, limits.memory, state))
+            try:
+                for run in runs:
+                    if not await _run_cell(client, km, notebook.cells[run.index], run, limits, state, progress):
+                        break
+            finally:
+                watchdog.cancel()
+
+    try:
+        await asyncio.wait_for(run_cells(), timeout=limits.notebook_timeout)
+    except asyncio.TimeoutError:
+        index = state["cell"]
+        if index is not None and by_index[index].status == "running":
+            by_index[index].status, by_index[index].error_name = "timeout", "NotebookDeadline"
+            by_index[index].error_message = f"the notebook passed its {limits.notebook_timeout:.0f} s deadline"
+        problems.append(f"The notebook passed its deadline of {limits.notebook_timeout:.0f} s"
+                        + (f" at cell {index + 1}" if index is not None else "") + "; the remaining cells did not run.")
+    except Exception as error:  # the kernel could not start, or nbclient failed
+        problems.append(f"The kernel failed: {type(error).__name__}: {error}"[:500])
+    finally:
+        await _kill(km)
+        kernel_log.close()
+    for run in runs:
+        if run.status == "running":
+            run.status = "not_run"
+    if state["oom"]:
+        problems.append(f"Out of memory at cell {state['oom']}: the kernel used more than "
+                        f"{limits.memory / 1024**3:.1f} GiB and was stopped.")
+    cell_of_execution = {cell.execution_count: i for i, cell in enumerate(notebook.cells)
+                         if cell.cell_type == "code" and cell.get("execution_count")}
+    return Execution(runs, notebook, models_dir, cell_of_execution, problems, time.monotonic() - started)
+
+
+async def _run_cell(client, km, cell, run, limits, state, progress) -> bool:
+    """Run one cell into ``run``; False when the kernel is gone and the run must stop."""
+    source, skipped = cell_policy.sanitize(cell.source)
+    if skipped:
+        run.note = "skipped: " + "; ".join(skipped)
+    if not source.strip() or source.strip() == "pass":
+        run.status = "skipped" if skipped else "ok"
+        return True
+    state["cell"], run.status = run.index, "running"
+    progress({"event": "cell", "cell": run.index})
+    original, cell.source = cell.source, source
+    started = time.monotonic()
+    try:
+        reply = await client.async_execute_cell(cell, run.index, execution_count=None)
+        run.status = "ok"
+        for output in reply.get("outputs", []):
+            if output.get("output_type") == "error":
+                run.status, run.error_name = "error", output.get("ename", "")
+                run.error_message = str(output.get("evalue", ""))[:2000]
+    except CellTimeoutError:
+        run.status, run.error_name = "timeout", "CellTimeout"
+        run.error_message = f"the cell ran longer than {limits.cell_timeout:.0f} s and was stopped"
+        if not await _interrupt(client, km):
+            run.error_message += "; it ignored the interrupt, so the kernel was stopped"
+            return False
+    except DeadKernelError:
+        run.status = "killed"
+        run.error_name = "OutOfMemory" if state["oom"] else "KernelDied"
+        run.error_message = ("the kernel used more memory than allowed and was stopped" if state["oom"]
+                             else "the kernel died (the process exited or was killed)")
+        return False
+    finally:
+        cell.source = original
+        run.duration = round(time.monotonic() - started, 3)
+        progress({"event": "cell_done", "cell": run.index, "status": run.status, "seconds": run.duration})
+    return True
+
+
+async def _interrupt(client, km) -> bool:
+    """Interrupt the kernel; True when it answers again within the grace period."""
+    await km.interrupt_kernel()
+    probe = client.kc.execute("", silent=True, store_history=False)
+    deadline = time.monotonic() + INTERRUPT_GRACE
+    while time.monotonic() < deadline:
+        try:
+            msg = await client.kc.shell_channel.get_msg(timeout=max(0.1, deadline - time.monotonic()))
+        except Empty:
+            break
+        if msg["parent_header"].get("msg_id") == probe:
+            return True
+    return False
+
+
+async def _watch_memory(km, limit, state):
+    """Stop the kernel when it and its children hold more than ``limit`` bytes."""
+    while True:
+        await asyncio.sleep(WATCH_INTERVAL)
+        process = getattr(km.provisioner, "process", None)
+        if process is None:
+            continue
+        try:
+            root = psutil.Process(process.pid)
+            rss = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+        except psutil.Error:
+            continue
+        state["peak"] = max(state["peak"], rss)
+        if rss > limit:
+            state["oom"] = (state["cell"] or 0) + 1
+            await _kill(km)
+            return
+
+
+async def _kill(km):
+    try:
+        if km.has_kernel:
+            await km.shutdown_kernel(now=True)
+    except Exception:
+        process = getattr(km.provisioner, "process", None) if km.provisioner else None
+        if process is not None:
+            process.kill()
+
+
+def _kernel_env(work: Path, support: str, limits: Limits, config: dict) -> dict:
+    threads = str(limits.threads)
+    return {
+        "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin",
+        "HOME": str(work), "KERAS_HOME": str(work / ".keras"), "MPLBACKEND": "Agg",
+        "PYTHONPATH": support, "PYTHONDONTWRITEBYTECODE": "1",
+        "GRADER_KERNEL": json.dumps(config),
+        "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0",
+        "TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1",
+        "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+        "LANG": "C.UTF-8", "TERM": "dumb",
+        **{k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_") and k != "OPENBLAS_NUM_THREADS"},
+    }

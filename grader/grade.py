@@ -1,0 +1,216 @@
+"""Grade one submission: execute, harvest, evaluate, report.
+
+Everything a worker needs comes in a picklable :class:`Job`, so the same
+function runs in this process, in a local process pool or on a Dask
+worker. Each stage is re-used when what it depends on has not changed:
+the notebook is not run again when the notebook, the rubric's execution
+settings and the environment are the same; it is not re-evaluated when the
+rubric, the seed and the instructor's scores are also the same.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+
+from . import rubric as rubrics
+from .execute.runner import Execution, Limits, execute_notebook
+from .execute.sandbox import Sandbox, detect
+from .harvest import harvest
+from .result import CellRun, Result, load_result, write_json_atomic
+
+LEGACY_IDIOMS = re.compile(
+    r"input_dim\s*=|\.predict_classes\(|fit_generator\(|keras\.layers\.recurrent|np_utils|"
+    r"(Adam|SGD|RMSprop)\(\s*lr\s*=|keras\.wrappers\.scikit_learn|from\s+keras\.layers\.core\s+import")
+
+
+@dataclass
+class Job:
+    """One notebook to grade, and everything needed to do it anywhere."""
+    submission: str
+    notebook: str                   # path of the submitted file
+    assignment: str                 # rubric name or path
+    out_dir: str                    # this submission's output folder
+    seed: int
+    lang: str = "es"
+    limits: dict = field(default_factory=dict)      # overrides of the rubric's limits
+    sandbox: str = "auto"
+    manual: dict = field(default_factory=dict)      # question id -> {"points", "comment"}
+    reference: dict | None = None   # measured values of the reference; None when grading it
+    threads: int = 1
+    cache_dir: str = ""
+
+
+@lru_cache(maxsize=1)
+def environment_digest() -> str:
+    """What the kernel's behaviour depends on besides the notebook."""
+    versions = [metadata.version(p) for p in ("tensorflow", "keras", "tf_keras", "numpy", "ipykernel")]
+    kernel_code = b"".join(p.read_bytes() for p in sorted((Path(__file__).parent / "execute").rglob("*.py")))
+    return hashlib.sha256(json.dumps(versions).encode() + kernel_code).hexdigest()[:16]
+
+
+def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, list[str]]:
+    """The notebook at ``path`` as nbformat 4, or None with the reason."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        return None, [f"{path.name}: cannot be read: {error.strerror}"]
+    problems = []
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        text = raw.decode("utf-8", errors="replace")
+        problems.append(f"{path.name}: not valid UTF-8 (byte {error.start}); unreadable characters were replaced.")
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+    except Exception as error:  # nbformat raises several kinds for non-notebooks
+        return None, problems + [f"{path.name}: not a Jupyter notebook ({type(error).__name__}: {str(error)[:200]})."]
+    if not isinstance(notebook.get("cells"), list):
+        return None, problems + [f"{path.name}: not a Jupyter notebook (no cells)."]
+    for cell in notebook.cells:
+        if isinstance(cell.get("source"), list):
+            cell.source = "".join(cell.source)
+        cell.setdefault("source", "")
+    return notebook, problems
+
+
+def keras_flavour(rubric, notebook) -> bool:
+    """True when the notebook must run with legacy Keras (tf-keras)."""
+    if rubric.keras != "auto":
+        return rubric.keras == "legacy"
+    return any(LEGACY_IDIOMS.search(cell.source) for cell in notebook.cells if cell.cell_type == "code")
+
+
+def limits_for(rubric, job: Job) -> Limits:
+    values = {**rubric.limits, **{k: v for k, v in job.limits.items() if v is not None}}
+    return Limits(cell_timeout=values["cell_timeout"], notebook_timeout=values["notebook_timeout"],
+                  memory=values["memory"], output=values["output"], threads=job.threads)
+
+
+def data_files(rubric, cache_dir: Path) -> dict:
+    from .evaluate.data import get_kind
+    return {name: str(get_kind(name).kernel_file(cache_dir)) for name in rubric.datasets}
+
+
+def grade(job: Job, progress=None) -> Result:
+    """Grade ``job``; writes result.json, report.html and the executed notebook."""
+    started = time.monotonic()
+    progress = progress or (lambda event: None)
+    out = Path(job.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rubric = rubrics.load(job.assignment)
+    sandbox = detect(job.sandbox)
+    notebook_path = Path(job.notebook)
+    notebook, read_problems = read_notebook(notebook_path)
+    raw = notebook_path.read_bytes() if notebook is not None else b""
+    limits = limits_for(rubric, job)
+    execution_key = hashlib.sha256(raw + json.dumps([rubric.execution_digest, asdict(limits), sandbox.level,
+                                                     environment_digest()]).encode()).hexdigest()[:16]
+    evaluation_key = hashlib.sha256(json.dumps([rubric.digest, job.seed, job.lang, job.manual, job.reference],
+                                               sort_keys=True, default=str).encode()).hexdigest()[:16]
+    previous = load_result(out / "result.json")
+    if previous and previous.fingerprint == {"execution": execution_key, "evaluation": evaluation_key}:
+        progress({"event": "reused"})
+        return previous
+
+    execution = _saved_execution(out, execution_key) if notebook is not None else None
+    if notebook is not None and execution is None:
+        execution = _execute(job, rubric, notebook, sandbox, limits, out, execution_key, progress)
+    elif execution is not None:
+        progress({"event": "reused_execution"})
+    progress({"event": "evaluate"})
+    evaluated = time.monotonic()
+    result = _evaluate(job, rubric, notebook_path, execution, read_problems, sandbox)
+    result.timings = {"execute": round(execution.seconds, 2) if execution else 0.0,
+                      "evaluate": round(time.monotonic() - evaluated, 2),
+                      "total": round(time.monotonic() - started, 2)}
+    result.fingerprint = {"execution": execution_key, "evaluation": evaluation_key}
+    write_outputs(result, out, job.lang)
+    return result
+
+
+def _execute(job, rubric, notebook, sandbox, limits, out, execution_key, progress) -> Execution:
+    cache = Path(job.cache_dir or Path(tempfile.gettempdir()) / "grader-cache")
+    with tempfile.TemporaryDirectory(prefix="grader-job-") as job_dir:
+        execution = execute_notebook(notebook, Path(job_dir), sandbox, limits,
+                                     legacy_keras=keras_flavour(rubric, notebook),
+                                     data_files=data_files(rubric, cache), progress=progress)
+        models = out / "models"
+        shutil.rmtree(models, ignore_errors=True)
+        if execution.models_dir.is_dir():
+            shutil.copytree(execution.models_dir, models, symlinks=False,
+                            ignore=lambda folder, names: [n for n in names if (Path(folder) / n).is_symlink()])
+        execution.models_dir = models
+    nbformat.write(execution.notebook, out / f"{job.submission}.ipynb")
+    write_json_atomic(out / "execution.json", {
+        "key": execution_key, "cells": [asdict(run) for run in execution.cells],
+        "cell_of_execution": {str(k): v for k, v in execution.cell_of_execution.items()},
+        "problems": execution.problems, "seconds": execution.seconds})
+    return execution
+
+
+def _saved_execution(out: Path, execution_key: str) -> Execution | None:
+    """The execution saved by an earlier run with the same inputs, if complete."""
+    try:
+        saved = json.loads((out / "execution.json").read_text(encoding="utf-8"))
+        if saved["key"] != execution_key:
+            return None
+        notebook = nbformat.read(next(out.glob("*.ipynb")), as_version=4)
+        return Execution([CellRun(**run) for run in saved["cells"]], notebook, out / "models",
+                         {int(k): v for k, v in saved["cell_of_execution"].items()},
+                         saved["problems"], saved["seconds"])
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return None
+
+
+def _evaluate(job, rubric, notebook_path, execution, read_problems, sandbox) -> Result:
+    from .evaluate import evaluate
+    from .evaluate.data import get_kind
+
+    labels = {q.id: q.labels for q in rubric.questions}
+    if execution is None:
+        from .harvest import Harvest
+        harvested = Harvest([], [], {}, [], [])
+    else:
+        harvested = harvest(execution, labels)
+    checks, measured, refused = evaluate(harvested, rubric, _data_cache(job.seed), job.lang, job.reference, job.manual)
+    sources = {}
+    for kind in {c.options["data"] for q in rubric.questions for c in q.checks if "data" in c.options}:
+        describe = getattr(get_kind(kind), "source", None)
+        if describe is not None:
+            sources[kind] = str(describe())
+    return Result(
+        submission=job.submission, assignment=rubric.name,
+        score=round(sum(c.score for c in checks), 3), max_score=rubric.max_score, seed=job.seed,
+        checks=checks, execution=execution.cells if execution else [], notebook=str(notebook_path),
+        sandbox={"level": sandbox.level, "warning": sandbox.warning},
+        problems=read_problems + harvested.problems + refused, data_sources=sources,
+        fingerprint={}, measured=measured)
+
+
+_DATA: dict[int, object] = {}
+
+
+def _data_cache(seed: int):
+    """One cache of fresh data per seed and worker process: generated once, shared by submissions."""
+    from .evaluate import DataCache
+    if seed not in _DATA:
+        _DATA.clear()
+        _DATA[seed] = DataCache(seed)
+    return _DATA[seed]
+
+
+def write_outputs(result: Result, out: Path, lang: str) -> None:
+    """result.json first (the source of truth), then what derives from it."""
+    from .report import write_report
+    write_json_atomic(out / "result.json", result.to_dict())
+    write_report(result, out / "report.html", lang)

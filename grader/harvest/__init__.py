@@ -1,0 +1,33 @@
+"""Harvest: turn an executed notebook into data the evaluator can judge.
+
+Only data comes out of the sandbox: the executed cells, the model files the
+kernel saved (see :mod:`grader.execute.kernel.grader_kernel`), and the text
+written for each question.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..execute.runner import Execution
+from ..result import CellRun
+from .answers import Section, find_sections
+from .models import ModelVersion, read_models
+
+
+@dataclass
+class Harvest:
+    cells: list                     # the notebook's cells, as executed
+    runs: list[CellRun]             # how each code cell ran
+    sections: dict[str, Section]
+    models: list[ModelVersion]
+    problems: list[str] = field(default_factory=list)
+
+    def run_of(self, index: int) -> CellRun | None:
+        return next((run for run in self.runs if run.index == index), None)
+
+
+def harvest(execution: Execution, questions: dict[str, list[str]]) -> Harvest:
+    """``questions`` maps each question id to the labels that start it."""
+    cells = execution.notebook.cells
+    return Harvest(cells, execution.cells, find_sections(cells, questions),
+                   read_models(execution.models_dir, execution.cell_of_execution), list(execution.problems))

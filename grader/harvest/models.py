@@ -1,0 +1,77 @@
+"""Read what the kernel recorded about its models.
+
+The manifest was written inside the sandbox, so it is untrusted data: every
+line is checked, anything malformed is ignored, and file names must stay
+inside the models folder. It only says where models were seen; what a model
+is and what it can do is read from the model file by the evaluator.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_MANIFEST_BYTES = 20 * 1024**2
+
+
+@dataclass
+class ModelVersion:
+    """One saved state of one model object of the kernel."""
+    model: int                      # the object's identity in the kernel
+    version: int
+    path: Path | None               # None when the kernel could not save it
+    cell: int | None                # notebook cell after which it was saved
+    names: list[str] = field(default_factory=list)    # variable names it was seen under
+    seen_cells: list[int] = field(default_factory=list)
+    fits: list[dict] = field(default_factory=list)    # training runs: cell, params, history
+    flavour: str = "keras3"
+    error: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.names[-1] if self.names else f"model #{self.model}"
+
+
+def read_models(models_dir: Path, cell_of_execution: dict[int, int]) -> list[ModelVersion]:
+    """Every saved model version, in the order they were saved."""
+    manifest = Path(models_dir) / "manifest.jsonl"
+    if not manifest.is_file():
+        return []
+    with manifest.open("rb") as handle:
+        raw = handle.read(MAX_MANIFEST_BYTES)
+    names: dict[int, list[str]] = {}
+    seen: dict[int, list[int]] = {}
+    fits: dict[int, list[dict]] = {}
+    versions: list[ModelVersion] = []
+    for line in raw.decode("utf-8", "replace").splitlines():
+        try:
+            record = json.loads(line)
+            event, model = record["event"], int(record["model"])
+            cell = cell_of_execution.get(int(record["execution_count"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+        if event == "seen":
+            for name in record.get("names", [])[:20]:
+                if isinstance(name, str) and name not in names.setdefault(model, []):
+                    names[model].append(name[:100])
+            if cell is not None:
+                seen.setdefault(model, []).append(cell)
+        elif event == "fit" and isinstance(record.get("history"), dict):
+            fits.setdefault(model, []).append({"cell": cell, "params": record.get("params") or {},
+                                               "history": record["history"]})
+        elif event == "version":
+            filename = str(record.get("file", ""))
+            path = (Path(models_dir) / filename) if filename else None
+            if path is not None and (path.parent != Path(models_dir) or not path.is_file()):
+                path = None
+            number = sum(1 for v in versions if v.model == model) + 1
+            versions.append(ModelVersion(model, number, path, cell, list(names.get(model, [])),
+                                         list(seen.get(model, [])), list(fits.get(model, [])),
+                                         "legacy" if record.get("flavour") == "legacy" else "keras3",
+                                         str(record.get("error", ""))[:500]))
+    for version in versions:  # names and fits seen after a version was saved still describe it
+        version.names = names.get(version.model, version.names)
+        version.seen_cells = sorted(set(seen.get(version.model, [])))
+        version.fits = [f for f in fits.get(version.model, []) if f["cell"] is None or version.cell is None
+                        or f["cell"] <= version.cell]
+    return versions

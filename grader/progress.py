@@ -1,0 +1,79 @@
+"""Progress of a batch in the terminal.
+
+On a terminal: a status line per running submission (current cell and how
+long it has run), done/total and the estimated time left. Without one (CI,
+logs): one line per finished submission and per slow or failing cell.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+SLOW_CELL = 5.0     # seconds; quicker cells are not worth a line in a log
+
+
+class Progress:
+    def __init__(self, total: int, stream=None):
+        self.total, self.done = total, 0
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.started = time.monotonic()
+        self.running: dict[str, dict] = {}
+        self.lock = threading.Lock()
+        self._drawn = 0
+
+    def event(self, event: dict) -> None:
+        with self.lock:
+            name = event.get("submission", "")
+            kind = event.get("event")
+            state = self.running.setdefault(name, {"cell": None, "since": time.monotonic()})
+            if kind == "cell":
+                state.update(cell=event["cell"], since=time.monotonic())
+            elif kind == "cell_done" and not self.tty:
+                if event["seconds"] >= SLOW_CELL or event["status"] not in ("ok", "skipped"):
+                    self._line(f"  {name}: cell {event['cell'] + 1} {event['status']} in {event['seconds']:.1f} s")
+            elif kind in ("reused", "reused_execution", "evaluate") and not self.tty:
+                words = {"reused": "unchanged, result re-used", "reused_execution": "unchanged notebook, re-evaluating",
+                         "evaluate": "evaluating models on fresh data"}
+                self._line(f"  {name}: {words[kind]}")
+            elif kind == "evaluate":
+                state.update(cell="eval", since=time.monotonic())
+            self._draw()
+
+    def finished(self, name: str, text: str) -> None:
+        with self.lock:
+            self.running.pop(name, None)
+            self.done += 1
+            self._line(f"[{self.done}/{self.total}] {name}: {text}{self._eta()}")
+            self._draw()
+
+    def _eta(self) -> str:
+        if not self.done or self.done == self.total:
+            return ""
+        left = (time.monotonic() - self.started) / self.done * (self.total - self.done)
+        return f"  (about {left / 60:.0f} min left)" if left >= 60 else f"  (about {left:.0f} s left)"
+
+    def _line(self, text: str) -> None:
+        self._clear()
+        print(text, file=self.stream, flush=True)
+
+    def _clear(self) -> None:
+        if self.tty and self._drawn:
+            self.stream.write("\x1b[1A\x1b[2K" * self._drawn)
+            self._drawn = 0
+
+    def _draw(self) -> None:
+        if not self.tty:
+            return
+        self._clear()
+        now = time.monotonic()
+        lines = []
+        for name, state in list(self.running.items())[:8]:
+            where = "evaluating" if state["cell"] == "eval" else \
+                f"cell {state['cell'] + 1}" if isinstance(state["cell"], int) else "starting"
+            lines.append(f"  … {name}: {where} ({now - state['since']:.0f} s)")
+        lines.append(f"  {self.done}/{self.total} done{self._eta()}")
+        self.stream.write("\n".join(lines) + "\n")
+        self.stream.flush()
+        self._drawn = len(lines)

@@ -1,0 +1,95 @@
+"""The result of grading one submission: the one source of every output.
+
+``result.json`` is written from :class:`Result`; the HTML report, the
+gradebook, the terminal table and exit codes are all derived from it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+STATUSES = ("pass", "partial", "fail", "error", "manual")
+
+
+@dataclass
+class CellRun:
+    """How one code cell of the notebook ran."""
+    index: int                 # position of the cell in the notebook (0-based)
+    status: str                # ok | error | skipped | timeout | not_run | killed
+    duration: float = 0.0      # seconds
+    error_name: str = ""
+    error_message: str = ""
+    note: str = ""             # e.g. why a line was skipped
+
+
+@dataclass
+class Check:
+    """One question of the rubric, as graded."""
+    id: str
+    title: str
+    score: float
+    max_score: float
+    status: str                # one of STATUSES
+    feedback: str = ""         # plain words for the student
+    metrics: dict = field(default_factory=dict)
+    thresholds: dict = field(default_factory=dict)  # e.g. {"exact_accuracy": {"zero": .., "full": ..}}
+    model: dict = field(default_factory=dict)       # which model was judged: name, cell, layers
+    details: list = field(default_factory=list)     # per part: {"label", "score", "max_score", "status", "feedback", ...}
+    answer: str = ""           # the student's text, for answers and human review
+    hints: list = field(default_factory=list)       # keywords seen, for human review
+    figures: list = field(default_factory=list)     # {"kind": ..., "data": {...}} drawn by the report
+
+
+@dataclass
+class Result:
+    submission: str
+    assignment: str
+    score: float
+    max_score: float
+    seed: int
+    checks: list[Check]
+    execution: list[CellRun] = field(default_factory=list)
+    notebook: str = ""         # path of the submitted file
+    sandbox: dict = field(default_factory=dict)     # {"level": "bubblewrap" | ..., "warning": ""}
+    problems: list = field(default_factory=list)    # submission-wide messages (invalid JSON, deadline, out of memory, refused model...)
+    data_sources: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)     # seconds: execute, evaluate, total
+    measured: dict = field(default_factory=dict)     # metric values per check, e.g. {"Q4#0": 1.0}
+    fingerprint: dict = field(default_factory=dict)  # what the result depends on, for re-use
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Result":
+        data = dict(data)
+        data["checks"] = [Check(**c) for c in data.get("checks", [])]
+        data["execution"] = [CellRun(**c) for c in data.get("execution", [])]
+        return cls(**data)
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """Write JSON so that a crash leaves the old file or the new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_result(path: Path) -> Result | None:
+    """The result saved at ``path``, or None when missing or unreadable."""
+    try:
+        return Result.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None

@@ -1,0 +1,219 @@
+"""Rubrics: one TOML file per assignment in ``rubrics/``.
+
+A rubric says which questions there are, how each is checked and for how
+many points, which models exist (by signature), and the limits for running
+a notebook. Loading validates everything up front, so a broken rubric gives
+one :class:`RubricError` naming the file, the key and the problem, before
+any notebook runs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RUBRICS_DIR = PROJECT_ROOT / "rubrics"
+REFERENCE_DIR = PROJECT_ROOT / "reference"
+
+CHECK_KINDS = {
+    # kind: (required keys, optional keys)
+    "numeric_answer": ({"expected"}, {"tolerance", "right", "wrong", "context"}),
+    "model_structure": ({"model"}, {"output_activation", "partial_activations", "hidden"}),
+    "model_probe": ({"model", "input", "output_shape"}, {"expected_rounded", "expected", "tolerance"}),
+    "model_metric": ({"model", "data", "metric"}, {"params", "samples", "band", "train_noise"}),
+    "model_comparison": ({"model", "data", "metric"}, {"params", "samples", "min_models", "exclude"}),
+    "free_text": (set(), {"keywords", "min_words"}),
+    "code_runs": (set(), set()),
+}
+COMMON_KEYS = {"kind", "points", "label", "section"}
+SELECTOR_KEYS = {"input", "output", "layers_any", "layers_all", "layers_none", "hidden_activation_not",
+                 "output_activation", "names"}
+KERAS_FLAVOURS = ("auto", "keras3", "legacy")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
+
+
+class RubricError(ValueError):
+    """A rubric that cannot be used; the message names file, key and problem."""
+
+
+@dataclass
+class CheckSpec:
+    kind: str
+    points: float
+    options: dict
+    label: object = ""              # str or {"es": .., "en": ..}
+    section: str = ""               # question whose cells hold the work (default: own question)
+
+
+@dataclass
+class Question:
+    id: str
+    title: object
+    checks: list[CheckSpec]
+    labels: list[str]
+
+    @property
+    def max_score(self) -> float:
+        return sum(check.points for check in self.checks)
+
+
+@dataclass
+class Rubric:
+    name: str
+    title: object
+    path: Path
+    reference: Path
+    keras: str
+    datasets: list[str]
+    limits: dict
+    models: dict[str, dict]
+    questions: list[Question]
+    digest: str = ""
+    execution_digest: str = ""      # digest of what changes how notebooks run (not how they are scored)
+
+    @property
+    def max_score(self) -> float:
+        return sum(q.max_score for q in self.questions)
+
+    def question(self, qid: str) -> Question:
+        return next(q for q in self.questions if q.id == qid)
+
+
+def parse_size(value, where: str) -> int:
+    """``"4G"`` -> bytes."""
+    if isinstance(value, int) and value > 0:
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise RubricError(f"{where}: {value!r} is not a size like 512M or 4G")
+    number, unit = float(match[1]), match[2].upper()
+    return int(number * 1024 ** " KMGT".index(unit or " "))
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in RUBRICS_DIR.glob("*.toml"))
+
+
+def load(name_or_path: str | Path) -> Rubric:
+    """Load a rubric by assignment name (from ``rubrics/``) or by path."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = RUBRICS_DIR / f"{name_or_path}.toml"
+        if not path.exists():
+            known = ", ".join(available()) or "none"
+            raise RubricError(f"unknown assignment {str(name_or_path)!r}: no file {path} (known: {known})")
+    try:
+        raw = path.read_bytes()
+        data = tomllib.loads(raw.decode("utf-8"))
+    except OSError as error:
+        raise RubricError(f"{path}: cannot read: {error.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise RubricError(f"{path}: not valid TOML: {error}") from None
+    return _build(path, data, raw)
+
+
+def _build(path: Path, data: dict, raw: bytes) -> Rubric:
+    def fail(key: str, problem: str):
+        raise RubricError(f"{path}: {key}: {problem}")
+
+    assignment = data.get("assignment")
+    if not isinstance(assignment, dict):
+        fail("assignment", "missing table [assignment]")
+    name = assignment.get("name") or fail("assignment.name", "missing")
+    keras = assignment.get("keras", "auto")
+    if keras not in KERAS_FLAVOURS:
+        fail("assignment.keras", f"{keras!r} is not one of {', '.join(KERAS_FLAVOURS)}")
+    reference = REFERENCE_DIR / assignment.get("reference", f"{name}.ipynb")
+    datasets = assignment.get("datasets", [])
+    if not isinstance(datasets, list) or not all(isinstance(d, str) for d in datasets):
+        fail("assignment.datasets", "must be a list of data set names, e.g. [\"mnist\"]")
+
+    limits_raw = data.get("limits", {})
+    limits = {}
+    for key, default in (("cell_timeout", 900), ("notebook_timeout", 2400)):
+        value = limits_raw.get(key, default)
+        if not isinstance(value, (int, float)) or value <= 0:
+            fail(f"limits.{key}", f"{value!r} is not a positive number of seconds")
+        limits[key] = float(value)
+    limits["memory"] = parse_size(limits_raw.get("memory", "4G"), f"{path}: limits.memory")
+    limits["output"] = parse_size(limits_raw.get("output", "1M"), f"{path}: limits.output")
+    unknown = set(limits_raw) - {"cell_timeout", "notebook_timeout", "memory", "output"}
+    if unknown:
+        fail(f"limits.{sorted(unknown)[0]}", "unknown key")
+
+    models = data.get("models", {})
+    for model_name, selector in models.items():
+        if not isinstance(selector, dict):
+            fail(f"models.{model_name}", "must be a table")
+        unknown = set(selector) - SELECTOR_KEYS
+        if unknown:
+            fail(f"models.{model_name}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(sorted(SELECTOR_KEYS))})")
+        for key in ("input", "output"):
+            shape = selector.get(key)
+            if shape is not None and not (isinstance(shape, list) and all(isinstance(d, int) or d == "any" for d in shape)):
+                fail(f"models.{model_name}.{key}", 'must be a list of sizes, "any" for any size, e.g. ["any", 784]')
+
+    questions_raw = data.get("questions")
+    if not isinstance(questions_raw, list) or not questions_raw:
+        fail("questions", "missing: add at least one [[questions]] table")
+    questions, seen = [], set()
+    for i, q in enumerate(questions_raw):
+        qid = q.get("id") or fail(f"questions[{i}].id", "missing")
+        if qid in seen:
+            fail(f"questions[{i}].id", f"duplicate id {qid!r}")
+        seen.add(qid)
+        checks = []
+        for j, c in enumerate(q.get("checks") or fail(f"questions.{qid}.checks", "missing: add [[questions.checks]]")):
+            where = f"questions.{qid}.checks[{j}]"
+            kind = c.get("kind")
+            if kind not in CHECK_KINDS:
+                fail(f"{where}.kind", f"{kind!r} is not one of {', '.join(CHECK_KINDS)}")
+            required, optional = CHECK_KINDS[kind]
+            missing = required - set(c)
+            if missing:
+                fail(f"{where}.{sorted(missing)[0]}", f"required for kind {kind!r}")
+            unknown = set(c) - required - optional - COMMON_KEYS
+            if unknown:
+                fail(f"{where}.{sorted(unknown)[0]}", f"unknown key for kind {kind!r}")
+            points = c.get("points", 0)
+            if not isinstance(points, (int, float)) or points < 0:
+                fail(f"{where}.points", f"{points!r} is not a number >= 0")
+            if "model" in c and c["model"] not in models:
+                fail(f"{where}.model", f"no [models.{c['model']}] in this rubric")
+            if "data" in c:
+                from .evaluate.data import KINDS
+                if c["data"] not in KINDS:
+                    fail(f"{where}.data", f"unknown data kind {c['data']!r} (known: {', '.join(KINDS)})")
+            band = c.get("band")
+            if band is not None and not (isinstance(band, dict) and {"zero", "full"} <= set(band)
+                                         and all(isinstance(band[k], (int, float)) for k in ("zero", "full"))
+                                         and band["zero"] != band["full"]):
+                fail(f"{where}.band", "must be {zero = number, full = number} with zero != full")
+            options = {k: v for k, v in c.items() if k not in COMMON_KEYS}
+            checks.append(CheckSpec(kind, float(points), options, c.get("label", ""), c.get("section", qid)))
+        labels = q.get("labels") or _default_labels(qid)
+        questions.append(Question(qid, q.get("title", qid), checks, labels))
+    for question in questions:
+        for check in question.checks:
+            if check.section not in seen:
+                fail(f"questions.{question.id}.checks.section", f"no question {check.section!r}")
+
+    execution = json.dumps([keras, datasets, limits], sort_keys=True).encode()
+    return Rubric(name, assignment.get("title", name), path, reference, keras, datasets, limits, models, questions,
+                  digest=hashlib.sha256(raw).hexdigest()[:16],
+                  execution_digest=hashlib.sha256(execution).hexdigest()[:16])
+
+
+def _default_labels(qid: str) -> list[str]:
+    """``Q3`` is also found as ``Pregunta 3``; ``E2`` as ``Ejercicio 2``."""
+    labels = [qid]
+    match = re.fullmatch(r"([A-Za-z]+)(\d+)", qid)
+    if match:
+        prefix, number = match.groups()
+        words = {"Q": ["Pregunta", "Question"], "E": ["Ejercicio", "Exercise"], "P": ["Pregunta", "Problema"]}
+        labels += [f"{word} {number}" for word in words.get(prefix.upper(), [])]
+    return labels
