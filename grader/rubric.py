@@ -17,7 +17,6 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RUBRICS_DIR = PROJECT_ROOT / "rubrics"
-REFERENCE_DIR = PROJECT_ROOT / "reference"
 
 CHECK_KINDS = {
     # kind: (required keys, optional keys)
@@ -127,7 +126,8 @@ def _build(path: Path, data: dict, raw: bytes) -> Rubric:
     keras = assignment.get("keras", "auto")
     if keras not in KERAS_FLAVOURS:
         fail("assignment.keras", f"{keras!r} is not one of {', '.join(KERAS_FLAVOURS)}")
-    reference = REFERENCE_DIR / assignment.get("reference", f"{name}.ipynb")
+    # relative to the rubric file: rubrics/x.toml -> ../reference/x.ipynb
+    reference = (path.parent / assignment.get("reference", f"../reference/{name}.ipynb")).resolve()
     datasets = assignment.get("datasets", [])
     if not isinstance(datasets, list) or not all(isinstance(d, str) for d in datasets):
         fail("assignment.datasets", "must be a list of data set names, e.g. [\"mnist\"]")

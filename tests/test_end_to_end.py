@@ -1,0 +1,140 @@
+"""Grade a tiny binary-addition notebook with the real command, start to finish."""
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.slow
+
+md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+RUBRIC = """
+[assignment]
+name = "tiny-adder"
+reference = "reference.ipynb"
+[limits]
+cell_timeout = 120
+notebook_timeout = 300
+[models.adder]
+input = ["any", "any", 2]
+output = ["any", "any", 1]
+layers_any = ["SimpleRNN", "LSTM", "GRU"]
+[[questions]]
+id = "Q1"
+  [[questions.checks]]
+  kind = "numeric_answer"
+  points = 1
+  expected = 127
+  context = [7]
+  wrong.256 = "256 = 2^8 counts values; the largest 7-bit number is 127."
+[[questions]]
+id = "Q2"
+  [[questions.checks]]
+  kind = "model_structure"
+  points = 2
+  model = "adder"
+  output_activation = "sigmoid"
+  partial_activations.relu = { fraction = 0.5, en = "relu output: not a probability." }
+[[questions]]
+id = "Q4"
+  [[questions.checks]]
+  kind = "model_metric"
+  points = 3
+  model = "adder"
+  data = "binary_addition"
+  params = { max_bit = 3 }
+  samples = 500
+  metric = "exact_accuracy"
+  band = { zero = 0.5, full = 0.95, relative = true }
+  [[questions.checks]]
+  kind = "code_runs"
+  points = 1
+"""
+SETUP = """import numpy as np
+import keras
+from keras import layers
+MAX_BIT = 3
+def gen(n):
+    a = np.random.randint(0, 2**MAX_BIT, n); b = np.random.randint(0, 2**MAX_BIT, n)
+    f = lambda v: ((v[:, None] >> np.arange(MAX_BIT + 1)) & 1).astype('float32')
+    return np.stack([f(a), f(b)], -1), f(a + b)[..., None]"""
+
+
+def notebook(path, answer, head, train):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [code("!pip install d2l"), code(SETUP),
+                md("**Q1**: ¿Cuál es el mayor número con 7 bits?"), md(answer),
+                md("**Q2** El modelo"),
+                code("model = keras.Sequential([keras.Input((None, 2)), layers.SimpleRNN(8, return_sequences=True),"
+                     f" layers.Dense(1, activation='{head}')])\nmodel.compile('adam', 'binary_crossentropy')"),
+                md("**Q4** Entrenamiento"), code(train)]
+    nbformat.write(nb, path)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    (root / "rubric.toml").write_text(RUBRIC)
+    notebook(root / "reference.ipynb", "127", "sigmoid",
+             "x, y = gen(3000)\nmodel.fit(x, y, epochs=30, batch_size=50, verbose=0)")
+    submissions = root / "submissions"
+    (submissions / "bea").mkdir(parents=True)
+    notebook(submissions / "ana.ipynb", "$2^7 - 1 = 127$", "sigmoid",
+             "x, y = gen(3000)\nmodel.fit(x, y, epochs=30, batch_size=50, verbose=0)")
+    notebook(submissions / "bea" / "entrega.ipynb", "$$2^8 = 256$$", "relu", "raise RuntimeError('no time')")
+    out = root / "out"
+    command = [sys.executable, "-m", "grader", "grade", str(submissions), "--assignment", str(root / "rubric.toml"),
+               "--out", str(out), "--lang", "en", "--workers", "1"]
+    env = {"XDG_CACHE_HOME": str(root / "cache"), "PATH": "/usr/bin:/bin"}
+    first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    second = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    return out, first, second
+
+
+def result(out, name):
+    return json.loads((out / name / "result.json").read_text())
+
+
+def test_the_batch_finishes_and_writes_every_output(graded):
+    out, first, _ = graded
+    assert first.returncode == 0, first.stderr
+    for name in ("ana", "bea"):  # a flat file and a student folder
+        assert (out / name / "report.html").is_file() and (out / name / f"{name}.ipynb").is_file()
+    rows = list(csv.DictReader((out / "gradebook.csv").open()))
+    assert [r["submission"] for r in rows] == ["ana", "bea"]
+    assert list(rows[0]) == ["submission", "score", "max_score", "Q1", "Q2", "Q4"]
+    assert (out / "index.html").is_file()
+
+
+def test_a_good_submission_earns_its_points(graded):
+    ana = result(graded[0], "ana")
+    checks = {c["id"]: c for c in ana["checks"]}
+    assert checks["Q1"]["status"] == "pass"
+    assert checks["Q2"]["status"] == "pass"
+    assert checks["Q4"]["metrics"]["n_samples"] == 500
+    assert checks["Q4"]["score"] > 0 and "exact_accuracy" in checks["Q4"]["thresholds"]
+    assert ana["execution"][0]["status"] == "skipped" and "pip install d2l" in ana["execution"][0]["note"]
+    assert ana["seed"] == result(graded[0], "bea")["seed"]  # the whole class sees the same fresh data
+
+
+def test_a_weak_submission_is_explained(graded):
+    bea = result(graded[0], "bea")
+    checks = {c["id"]: c for c in bea["checks"]}
+    assert checks["Q1"]["score"] == 0 and "You answered 256" in checks["Q1"]["feedback"]
+    assert checks["Q2"]["status"] == "partial" and checks["Q2"]["score"] == 1
+    assert "relu output" in checks["Q2"]["feedback"]
+    q4 = checks["Q4"]
+    assert q4["status"] in ("fail", "error") and q4["score"] < 3  # the untrained model
+    assert "RuntimeError" in q4["feedback"]  # the failing training cell is named
+    failed = [cell for cell in bea["execution"] if cell["status"] == "error"]
+    assert [cell["error_name"] for cell in failed] == ["RuntimeError"]
+
+
+def test_running_again_reuses_finished_results(graded):
+    out, first, second = graded
+    assert second.returncode == 0, second.stderr
+    assert "unchanged, result re-used" in second.stderr
+    assert "evaluating" not in second.stderr

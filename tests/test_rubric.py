@@ -1,0 +1,75 @@
+import pytest
+
+from grader import rubric as rubrics
+
+VALID = """
+[assignment]
+name = "tiny"
+[models.m]
+input = ["any", 2]
+[[questions]]
+id = "Q1"
+  [[questions.checks]]
+  kind = "numeric_answer"
+  points = 1
+  expected = 127
+"""
+
+
+def write(tmp_path, text):
+    path = tmp_path / "tiny.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_shipped_rubrics_load():
+    for name in rubrics.available():
+        loaded = rubrics.load(name)
+        assert loaded.questions and loaded.max_score > 0
+
+
+def test_valid_rubric_and_default_reference(tmp_path):
+    loaded = rubrics.load(write(tmp_path, VALID))
+    assert loaded.name == "tiny" and loaded.max_score == 1
+    assert loaded.reference == (tmp_path.parent / "reference" / "tiny.ipynb").resolve()
+    assert loaded.limits["memory"] == 4 * 1024**3
+
+
+@pytest.mark.parametrize("change, key, problem", [
+    (("expected = 127", ""), "questions.Q1.checks[0].expected", "required"),
+    (('kind = "numeric_answer"', 'kind = "telepathy"'), "questions.Q1.checks[0].kind", "not one of"),
+    (("points = 1", "points = -1"), "questions.Q1.checks[0].points", ">= 0"),
+    (("expected = 127", "expected = 127\n  colour = 3"), "questions.Q1.checks[0].colour", "unknown key"),
+    (('input = ["any", 2]', 'input = "wide"'), "models.m.input", "list of sizes"),
+    (('name = "tiny"', 'name = "tiny"\nkeras = "2"'), "assignment.keras", "not one of"),
+    (('name = "tiny"', 'name = "tiny"\n[limits]\nmemory = "lots"'), "limits.memory", "not a size"),
+])
+def test_errors_name_the_file_the_key_and_the_problem(tmp_path, change, key, problem):
+    path = write(tmp_path, VALID.replace(*change))
+    with pytest.raises(rubrics.RubricError) as caught:
+        rubrics.load(path)
+    message = str(caught.value)
+    assert str(path) in message and key in message and problem in message
+    assert "\n" not in message
+
+
+def test_unknown_model_and_data_kind(tmp_path):
+    text = VALID + '\n  [[questions.checks]]\n  kind = "model_metric"\n  model = "nope"\n  data = "binary_addition"\n  metric = "exact_accuracy"\n'
+    with pytest.raises(rubrics.RubricError, match=r"questions.Q1.checks\[1\].model: no \[models.nope\]"):
+        rubrics.load(write(tmp_path, text))
+    text = text.replace('model = "nope"', 'model = "m"').replace("binary_addition", "tea_leaves")
+    with pytest.raises(rubrics.RubricError, match="unknown data kind 'tea_leaves'"):
+        rubrics.load(write(tmp_path, text))
+
+
+def test_not_toml_and_unknown_assignment(tmp_path):
+    with pytest.raises(rubrics.RubricError, match="not valid TOML"):
+        rubrics.load(write(tmp_path, "[assignment\nname="))
+    with pytest.raises(rubrics.RubricError, match="unknown assignment 'nonexistent'"):
+        rubrics.load("nonexistent")
+
+
+def test_sizes():
+    assert rubrics.parse_size("4G", "x") == 4 * 1024**3
+    assert rubrics.parse_size("512M", "x") == 512 * 1024**2
+    assert rubrics.parse_size("1.5GiB", "x") == int(1.5 * 1024**3)
