@@ -24,13 +24,13 @@ CHECK_KINDS = {
     "model_structure": ({"model"}, {"output_activation", "partial_activations", "hidden"}),
     "model_probe": ({"model", "input", "output_shape"}, {"expected_rounded", "expected", "tolerance"}),
     "model_metric": ({"model", "data", "metric"}, {"params", "samples", "band", "train_noise"}),
-    "model_comparison": ({"model", "data", "metric"}, {"params", "samples", "min_models", "exclude"}),
+    "model_comparison": ({"model", "data", "metric"}, {"params", "samples", "min_models"}),
     "free_text": (set(), {"keywords", "min_words"}),
     "code_runs": (set(), set()),
 }
-COMMON_KEYS = {"kind", "points", "label", "section"}
+COMMON_KEYS = {"kind", "points", "label", "section", "only_in_section", "exclude"}
 SELECTOR_KEYS = {"input", "output", "layers_any", "layers_all", "layers_none", "hidden_activation_not",
-                 "output_activation", "names"}
+                 "output_activation", "loss", "names"}
 KERAS_FLAVOURS = ("auto", "keras3", "legacy")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
 

@@ -66,12 +66,12 @@ class Context:
                                                  f"“{version.label}” could not be saved: {version.error}"))
                 continue
             try:
-                model = model_files.load(version.path)
+                model, info = model_files.load(version.path)
             except model_files.RefusedModel as error:
                 self.refused.append(self.say(f"Modelo «{version.label}» (celda {_cell(version.cell)}) rechazado: {error}",
                                              f"Model “{version.label}” (cell {_cell(version.cell)}) refused: {error}"))
                 continue
-            self.versions.append((version, model_files.describe(model), model))
+            self.versions.append((version, info, model))
 
     def say(self, es: str, en: str) -> str:
         return es if self.lang == "es" else en
@@ -90,7 +90,8 @@ class Context:
 
     def pick(self, spec: CheckSpec, question: Question) -> Pick | None:
         exclude = {self.picked[q] for q in spec.options.get("exclude", []) if q in self.picked}
-        chosen = pick(self._pairs(), self.rubric.models[spec.options["model"]], self.section(spec), exclude)
+        chosen = pick(self._pairs(), self.rubric.models[spec.options["model"]], self.section(spec), exclude,
+                      only_in_section=bool(spec.options.get("only_in_section")))
         if chosen is not None:
             self.picked.setdefault(question.id, chosen.version.model)
         return chosen

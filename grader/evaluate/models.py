@@ -28,6 +28,7 @@ class ModelInfo:
     input_shape: tuple | None
     output_shape: tuple | None
     layers: list[dict] = field(default_factory=list)     # {"class", "units", "activation", "name"}
+    loss: str = ""                                       # the loss it was compiled with, normalised
 
     @property
     def layer_classes(self) -> set[str]:
@@ -55,17 +56,31 @@ class ModelInfo:
         return " → ".join(parts)
 
 
-def _config_of(path: Path) -> dict:
+LOSS_ALIASES = {"mse": "meansquarederror", "mae": "meanabsoluteerror", "bce": "binarycrossentropy"}
+
+
+def normalise_loss(loss) -> str:
+    """``"mse"``, ``"mean_squared_error"`` and ``MeanSquaredError`` are one loss."""
+    if isinstance(loss, dict):
+        loss = loss.get("class_name") or loss.get("config", {}).get("name") or ""
+    name = str(loss or "").rsplit(".", 1)[-1].replace("_", "").lower()
+    return LOSS_ALIASES.get(name, name)
+
+
+def _config_of(path: Path) -> tuple[dict, str]:
+    """The model's configuration and its training loss, read as plain JSON."""
     if path.suffix == ".keras":
         with zipfile.ZipFile(path) as archive:
-            return json.loads(archive.read("config.json"))
+            config = json.loads(archive.read("config.json"))
+        return config, normalise_loss((config.get("compile_config") or {}).get("loss"))
     if path.suffix == ".h5":
         import h5py
         with h5py.File(path, "r") as handle:
-            raw = handle.attrs.get("model_config")
+            raw, training = handle.attrs.get("model_config"), handle.attrs.get("training_config")
         if raw is None:
             raise RefusedModel("the file holds no model configuration")
-        return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+        decode = lambda value: json.loads(value.decode() if isinstance(value, bytes) else value)  # noqa: E731
+        return decode(raw), normalise_loss(decode(training).get("loss") if training is not None else "")
     raise RefusedModel(f"unknown model file type {path.suffix!r}")
 
 
@@ -83,10 +98,10 @@ def _layer_classes(config) -> list[tuple[str, str]]:
     return found
 
 
-def check_config(path: Path) -> None:
-    """Raise :class:`RefusedModel` when the file needs code the grader will not run."""
+def check_config(path: Path) -> str:
+    """The model's loss; :class:`RefusedModel` when the file needs code the grader will not run."""
     try:
-        config = _config_of(path)
+        config, loss = _config_of(path)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
         raise RefusedModel(f"the model file is unreadable ({type(error).__name__})") from None
     for class_name, module in _layer_classes(config):
@@ -95,6 +110,7 @@ def check_config(path: Path) -> None:
         defined_elsewhere = module and not module.startswith("keras")
         if defined_elsewhere or not (module or _known_to_keras(class_name)):
             raise RefusedModel(f"{class_name}: a class defined in the notebook; the grader does not run its code")
+    return loss
 
 
 def _known_to_keras(class_name: str) -> bool:
@@ -105,17 +121,18 @@ def _known_to_keras(class_name: str) -> bool:
 
 
 def load(path: Path):
-    """The Keras model saved at ``path``; :class:`RefusedModel` if unsafe or unreadable."""
+    """The Keras model saved at ``path`` and what it is; :class:`RefusedModel` if unsafe or unreadable."""
     import keras
     path = Path(path)
-    check_config(path)
+    loss = check_config(path)
     try:
-        return keras.models.load_model(path, compile=False, safe_mode=True)
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:
         raise RefusedModel(f"Keras could not load it: {type(error).__name__}: {str(error)[:300]}") from None
+    return model, describe(model, loss)
 
 
-def describe(model) -> ModelInfo:
+def describe(model, loss: str = "") -> ModelInfo:
     layers = []
     for layer in model.layers:
         config = layer.get_config()
@@ -124,7 +141,7 @@ def describe(model) -> ModelInfo:
             activation = activation.get("config", {}).get("name") or activation.get("class_name")
         layers.append({"class": type(layer).__name__, "name": layer.name,
                        "units": config.get("units"), "activation": activation})
-    return ModelInfo(_shape(model, "input"), _shape(model, "output"), layers)
+    return ModelInfo(_shape(model, "input"), _shape(model, "output"), layers, loss)
 
 
 def _shape(model, which: str):

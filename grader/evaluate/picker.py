@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..harvest.answers import Section
 from ..harvest.models import ModelVersion
-from .models import ModelInfo
+from .models import ModelInfo, normalise_loss
 
 
 @dataclass
@@ -44,6 +44,8 @@ def qualifies(info: ModelInfo, selector: dict) -> bool:
         return False
     if selector.get("output_activation") and info.output_activation != selector["output_activation"]:
         return False
+    if selector.get("loss") and info.loss not in {normalise_loss(loss) for loss in selector["loss"]}:
+        return False
     avoided = selector.get("hidden_activation_not")
     if avoided and (not info.hidden_activations or all(a == avoided for a in info.hidden_activations)):
         return False
@@ -64,9 +66,10 @@ def place(version: ModelVersion, section: Section | None) -> str:
 
 
 def pick(versions: list[tuple[ModelVersion, ModelInfo]], selector: dict, section: Section | None,
-         exclude: set[int] = frozenset()) -> Pick | None:
+         exclude: set[int] = frozenset(), only_in_section: bool = False) -> Pick | None:
     """The best version for a check, or None when no model qualifies."""
-    fitting = [(v, i) for v, i in candidates(versions, selector) if v.model not in exclude]
+    fitting = [(v, i) for v, i in candidates(versions, selector) if v.model not in exclude
+               and not (only_in_section and section is not None and place(v, section) != "section")]
     if not fitting:
         return None
     names = selector.get("names", [])
@@ -85,11 +88,10 @@ def pick(versions: list[tuple[ModelVersion, ModelInfo]], selector: dict, section
 
 
 def pick_all(versions, selector: dict, section: Section | None) -> list[Pick]:
-    """Every distinct model fitting ``selector`` (its last version inside or before the section)."""
+    """Every distinct model fitting ``selector`` trained or changed in the section: its last version there."""
     best = {}
     for version, info in candidates(versions, selector):
         where = place(version, section)
-        current = best.get(version.model)
-        if current is None or (where != "after" and (current.where == "after" or version.version > current.version.version)):
-            best[version.model] = Pick(version, info, where)
+        if where in ("section", "anywhere"):
+            best[version.model] = Pick(version, info, where)  # versions come in order: the last one wins
     return sorted(best.values(), key=lambda p: (p.version.cell if p.version.cell is not None else -1))

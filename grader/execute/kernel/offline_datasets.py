@@ -41,10 +41,12 @@ def offline_load_data(mnist_file: str):
 def patch(module: types.ModuleType, load_data) -> None:
     """Replace ``module.load_data`` and every loaded module's copy of it."""
     old = vars(module).get("load_data")
+    module.load_data = load_data
+    if old is None:
+        return
     for other in list(sys.modules.values()):
         if isinstance(other, types.ModuleType) and vars(other).get("load_data") is old:
             other.load_data = load_data
-    module.load_data = load_data
 
 
 class PatchingFinder(importlib.abc.MetaPathFinder):
