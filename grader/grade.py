@@ -50,12 +50,25 @@ class Job:
     cache_dir: str = ""
 
 
+def _code_digest(paths) -> bytes:
+    return b"".join(path.read_bytes() for path in sorted(paths))
+
+
 @lru_cache(maxsize=1)
 def environment_digest() -> str:
     """What the kernel's behaviour depends on besides the notebook."""
     versions = [metadata.version(p) for p in ("tensorflow", "keras", "tf_keras", "numpy", "ipykernel")]
-    kernel_code = b"".join(p.read_bytes() for p in sorted((Path(__file__).parent / "execute").rglob("*.py")))
+    kernel_code = _code_digest((Path(__file__).parent / "execute").rglob("*.py"))
     return hashlib.sha256(json.dumps(versions).encode() + kernel_code).hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def evaluator_digest() -> str:
+    """The grader's own judging code: a new version re-evaluates saved models."""
+    package = Path(__file__).parent
+    paths = [p for p in package.rglob("*") if p.is_file() and p.suffix in (".py", ".j2", ".html")
+             and "execute" not in p.relative_to(package).parts]
+    return hashlib.sha256(_code_digest(paths)).hexdigest()[:16]
 
 
 def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, list[str]]:
@@ -90,6 +103,11 @@ def keras_flavour(rubric, notebook) -> bool:
     return any(LEGACY_IDIOMS.search(cell.source) for cell in notebook.cells if cell.cell_type == "code")
 
 
+def uses_models(rubric) -> bool:
+    """True when some check judges a model, so the evaluation will need Keras."""
+    return any("model" in check.options for question in rubric.questions for check in question.checks)
+
+
 def limits_for(rubric, job: Job) -> Limits:
     values = {**rubric.limits, **{k: v for k, v in job.limits.items() if v is not None}}
     return Limits(cell_timeout=values["cell_timeout"], notebook_timeout=values["notebook_timeout"],
@@ -99,6 +117,38 @@ def limits_for(rubric, job: Job) -> Limits:
 def data_files(rubric, cache_dir: Path) -> dict:
     from .evaluate.data import get_kind
     return {name: str(get_kind(name).kernel_file(cache_dir)) for name in rubric.datasets}
+
+
+def _keys(job: Job, rubric, sandbox: Sandbox, notebook_path: Path, readable: bool, limits: Limits) -> tuple[str, str]:
+    """What the execution and the evaluation depend on, as two short digests."""
+    raw = notebook_path.read_bytes() if readable else b""
+    # threads are left out: the worker count of a run must not make every notebook run again
+    limits_key = {k: v for k, v in asdict(limits).items() if k != "threads"}
+    execution_key = hashlib.sha256(raw + json.dumps([rubric.execution_digest, limits_key, sandbox.level,
+                                                     environment_digest()]).encode()).hexdigest()[:16]
+    evaluation_key = hashlib.sha256(json.dumps([rubric.digest, job.seed, job.lang, job.manual, job.reference,
+                                                evaluator_digest()],
+                                               sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return execution_key, evaluation_key
+
+
+def current_result(job: Job) -> Result | None:
+    """The saved result of ``job`` when nothing it depends on has changed, else None.
+
+    Cheap (no kernel, no TensorFlow): the driver asks it first, so that a
+    batch with nothing to do starts no worker at all.
+    """
+    previous = load_result(Path(job.out_dir) / "result.json")
+    if previous is None or not previous.fingerprint:
+        return None
+    try:
+        rubric = rubrics.load(job.assignment)
+        notebook_path = Path(job.notebook)
+        readable = read_notebook(notebook_path)[0] is not None
+        keys = _keys(job, rubric, detect(job.sandbox), notebook_path, readable, limits_for(rubric, job))
+    except Exception:  # let the worker find out, and report it
+        return None
+    return previous if previous.fingerprint == {"execution": keys[0], "evaluation": keys[1]} else None
 
 
 def grade(job: Job, progress=None) -> Result:
@@ -111,12 +161,8 @@ def grade(job: Job, progress=None) -> Result:
     sandbox = detect(job.sandbox)
     notebook_path = Path(job.notebook)
     notebook, read_problems = read_notebook(notebook_path)
-    raw = notebook_path.read_bytes() if notebook is not None else b""
     limits = limits_for(rubric, job)
-    execution_key = hashlib.sha256(raw + json.dumps([rubric.execution_digest, asdict(limits), sandbox.level,
-                                                     environment_digest()]).encode()).hexdigest()[:16]
-    evaluation_key = hashlib.sha256(json.dumps([rubric.digest, job.seed, job.lang, job.manual, job.reference],
-                                               sort_keys=True, default=str).encode()).hexdigest()[:16]
+    execution_key, evaluation_key = _keys(job, rubric, sandbox, notebook_path, notebook is not None, limits)
     previous = load_result(out / "result.json")
     if previous and previous.fingerprint == {"execution": execution_key, "evaluation": evaluation_key}:
         progress({"event": "reused"})
@@ -124,6 +170,9 @@ def grade(job: Job, progress=None) -> Result:
 
     execution = _saved_execution(out, execution_key) if notebook is not None else None
     if notebook is not None and execution is None:
+        if uses_models(rubric):  # the evaluator's imports run while the notebook does
+            from .execute.warmup import warm_up
+            warm_up()
         execution = _execute(job, rubric, notebook, sandbox, limits, out, execution_key, progress)
     elif execution is not None:
         progress({"event": "reused_execution"})

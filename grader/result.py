@@ -6,10 +6,10 @@ gradebook, the terminal table and exit codes are all derived from it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from .atomic import write_text_atomic
 
 STATUSES = ("pass", "partial", "fail", "error", "manual")
 
@@ -72,19 +72,7 @@ class Result:
 
 
 def write_json_atomic(path: Path, data) -> None:
-    """Write JSON so that a crash leaves the old file or the new one, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(Path(path), json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def load_result(path: Path) -> Result | None:

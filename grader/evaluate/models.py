@@ -4,8 +4,9 @@ Before Keras sees a file, its configuration is read as plain JSON and every
 layer class is checked against Keras' own layers: a ``Lambda`` (arbitrary
 code) or a class defined in the notebook is refused with the reason, and
 nothing from the file is ever executed. Then Keras loads it with
-``safe_mode=True``. Files from legacy Keras (tf-keras) are ``.h5``, which
-Keras 3 reads.
+``safe_mode=True``. Files from legacy Keras (tf-keras) are ``.h5`` and are
+loaded with tf-keras: each model is evaluated with the Keras that built it
+(Keras 3 cannot rebuild tf-keras recurrent layers).
 """
 from __future__ import annotations
 
@@ -122,11 +123,15 @@ def _known_to_keras(class_name: str) -> bool:
 
 def load(path: Path):
     """The Keras model saved at ``path`` and what it is; :class:`RefusedModel` if unsafe or unreadable."""
-    import keras
     path = Path(path)
     loss = check_config(path)
     try:
-        model = keras.models.load_model(path, compile=False, safe_mode=True)
+        if path.suffix == ".h5":  # legacy Keras; Lambda layers were refused above, so no code is unmarshalled
+            import tf_keras
+            model = tf_keras.models.load_model(path, compile=False)
+        else:
+            import keras
+            model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:
         raise RefusedModel(f"Keras could not load it: {type(error).__name__}: {str(error)[:300]}") from None
     return model, describe(model, loss)
