@@ -234,9 +234,9 @@ def _evaluate(job, rubric, notebook_path, execution, read_problems, sandbox) -> 
     checks, measured, refused = evaluate(harvested, rubric, _data_cache(job.seed), job.lang, job.reference, job.manual)
     sources = {}
     for kind in {c.options["data"] for q in rubric.questions for c in q.checks if "data" in c.options}:
-        describe = getattr(get_kind(kind), "source", None)
+        describe = getattr(get_kind(kind), "description", None)
         if describe is not None:
-            sources[kind] = str(describe())
+            sources[kind] = describe()
     return Result(
         submission=job.submission, assignment=rubric.name,
         score=round(sum(c.score for c in checks), 3), max_score=rubric.max_score, seed=job.seed,

@@ -21,3 +21,11 @@ def score(dataset: Dataset, predictions) -> dict:
         "accuracy": float((predicted == (dataset.y > 0.5)).mean()),
         "n_samples": int(len(dataset.y)),
     }
+
+
+def figure(dataset: Dataset, predictions, metrics: dict) -> dict:
+    """Fresh points coloured by the predicted class; the report marks the wrong ones."""
+    predicted = (np.asarray(predictions).reshape(-1) > 0.5).astype(int)[:400]
+    return {"kind": "scatter_classes", "title": "", "data": {
+        "x1": dataset.x[:400, 0].round(3).tolist(), "x2": dataset.x[:400, 1].round(3).tolist(),
+        "predicted": predicted.tolist(), "truth": dataset.y[:400, 0].astype(int).tolist()}}
