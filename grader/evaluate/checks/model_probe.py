@@ -40,5 +40,8 @@ def run(spec, question, ctx: Context) -> Part:
                                     f"It predicts {values}; {options['expected']} ± {tolerance} was expected.")
             return part
     part.score, part.status = spec.points, "pass"
-    part.feedback = ctx.say(f"La salida tiene la forma esperada {tuple(shape)}.", f"The output has the expected shape {tuple(shape)}.")
+    part.feedback = ctx.say(f"La salida tiene la forma esperada {tuple(shape)}", f"The output has the expected shape {tuple(shape)}")
+    if "predicted" in part.metrics:
+        part.feedback += ctx.say(f" y predice {part.metrics['predicted']}, como se esperaba", f" and predicts {part.metrics['predicted']}, as expected")
+    part.feedback += "."
     return part
