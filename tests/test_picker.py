@@ -52,3 +52,10 @@ def test_pick_all_lists_each_model_once():
     versions = [version(1, 1, 4, ["a"]), version(1, 2, 6, ["a"]), version(2, 1, 7, ["b"])]
     picks = pick_all(versions, ADDER, Section("E2", 3, 9))
     assert [(p.version.model, p.version.version) for p in picks] == [(1, 2), (2, 1)]
+
+
+def test_a_model_made_after_the_question_does_not_count():
+    # the Q2 cell failed; a model built later for Q5 must not earn Q2's points
+    versions = [version(1, 1, 16, ["model_30"])]
+    assert pick(versions, ADDER, Section("Q2", 4, 6)) is None
+    assert pick(versions, ADDER, None).version.model == 1  # no label found: anything goes

@@ -3,8 +3,10 @@
 A model qualifies by what it is: input and output signature and layer
 types, read from the model file. Among the qualifying ones, place in the
 notebook decides: the last version saved inside the question's own cells,
-else the last one saved before the question ends, else any later one.
-Variable names only break ties. The choice is explained in words.
+else the last one saved before the question. A model made after the
+question belongs to a later question and never counts here; when the
+question's label is not found, any model may. Variable names only break
+ties. The choice is explained in words.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from .models import ModelInfo, normalise_loss
 class Pick:
     version: ModelVersion
     info: ModelInfo
-    where: str                      # "section" | "before" | "after" | "anywhere"
+    where: str                      # "section" | "before" | "anywhere" (no label found)
 
 
 def matches_shape(shape, pattern) -> bool:
@@ -68,8 +70,9 @@ def place(version: ModelVersion, section: Section | None) -> str:
 def pick(versions: list[tuple[ModelVersion, ModelInfo]], selector: dict, section: Section | None,
          exclude: set[int] = frozenset(), only_in_section: bool = False) -> Pick | None:
     """The best version for a check, or None when no model qualifies."""
+    allowed = {"section"} if only_in_section else {"section", "before"}
     fitting = [(v, i) for v, i in candidates(versions, selector) if v.model not in exclude
-               and not (only_in_section and section is not None and place(v, section) != "section")]
+               and (section is None or place(v, section) in allowed)]
     if not fitting:
         return None
     names = selector.get("names", [])
@@ -77,9 +80,8 @@ def pick(versions: list[tuple[ModelVersion, ModelInfo]], selector: dict, section
     def rank(pair):
         version, _ = pair
         where = place(version, section)
-        order = {"section": 3, "before": 2, "anywhere": 1, "after": 0}[where]
-        cell = version.cell if version.cell is not None else -1
-        position = cell if where != "after" else -cell  # after the question: the nearest one
+        order = {"section": 3, "before": 2, "anywhere": 1}[where]
+        position = version.cell if version.cell is not None else -1
         named = any(name in names for name in version.names)
         return (order, position, named, version.version)
 

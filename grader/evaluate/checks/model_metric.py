@@ -51,7 +51,6 @@ def run(spec, question, ctx: Context) -> Part:
     part.metrics = {k: v for k, v in metrics.items() if not isinstance(v, list)}
     part.figures = figures + training_curve(ctx, chosen)
     where = {"section": "", "before": ctx.say(" (definido antes de la pregunta)", " (defined before the question)"),
-             "after": ctx.say(" (encontrado después de la pregunta)", " (found after the question)"),
              "anywhere": ""}[chosen.where]
     measured = ctx.say(f"«{chosen.version.label}»{where}: {metric} = {value:.4g} con {metrics.get('n_samples', '?')} muestras nuevas.",
                        f"“{chosen.version.label}”{where}: {metric} = {value:.4g} on {metrics.get('n_samples', '?')} fresh samples.")
