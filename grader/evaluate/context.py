@@ -68,8 +68,10 @@ class Context:
             try:
                 model, info = model_files.load(version.path)
             except model_files.RefusedModel as error:
-                self.refused.append(self.say(f"Modelo «{version.label}» (celda {_cell(version.cell)}) rechazado: {error}",
-                                             f"Model “{version.label}” (cell {_cell(version.cell)}) refused: {error}"))
+                what = self.say("rechazado por seguridad", "refused for safety") if error.unsafe else \
+                    self.say("no se pudo cargar", "could not be loaded")
+                self.refused.append(self.say(f"Modelo «{version.label}» (celda {_cell(version.cell)}) {what}: {error}",
+                                             f"Model “{version.label}” (cell {_cell(version.cell)}) {what}: {error}"))
                 continue
             self.versions.append((version, info, model))
 
@@ -124,13 +126,26 @@ class Context:
         if selector.get("layers_any"):
             wanted.append(self.say("una capa " + " o ".join(selector["layers_any"]),
                                    "a " + " or ".join(selector["layers_any"]) + " layer"))
+        if selector.get("loss"):
+            wanted.append(self.say("entrenado con pérdida " + " o ".join(selector["loss"]),
+                                   "trained with loss " + " or ".join(selector["loss"])))
+        if selector.get("output_activation"):
+            wanted.append(self.say(f"salida {selector['output_activation']}", f"{selector['output_activation']} output"))
         if selector.get("hidden_activation_not"):
             wanted.append(self.say(f"capas ocultas sin {selector['hidden_activation_not']}",
                                    f"hidden layers other than {selector['hidden_activation_not']}"))
-        seen = sorted({f"{v.label}: {i.summary()}" for v, i in self._pairs()})
-        found = (self.say(" Modelos encontrados: ", " Models found: ") + "; ".join(seen)) if seen else \
+        seen = sorted({f"{v.label} ({self.say('celda', 'cell')} {_cell(v.cell)}): {i.summary()}"
+                       + (f", loss {i.loss}" if i.loss else "") for v, i in self._pairs()})
+        found = (self.say(" Modelos del cuaderno: ", " Models in the notebook: ") + "; ".join(seen) + ".") if seen else \
             self.say(" El cuaderno no dejó ningún modelo entrenado.", " The notebook left no trained model.")
-        return self.say("No se encontró ningún modelo con ", "No model was found with ") + ", ".join(wanted) + "." + found
+        section = self.section(spec)
+        where = ""
+        if section is not None:
+            where = self.say(f" Solo cuentan los modelos de las celdas de la pregunta (desde la {section.start + 1}) o anteriores.",
+                             f" Only models from the question's cells (from cell {section.start + 1}) or earlier count.")
+        elif spec.options.get("only_in_section"):
+            where = self.say(" La pregunta no se encontró en el cuaderno.", " The question was not found in the notebook.")
+        return self.say("No se encontró ningún modelo con ", "No model was found with ") + ", ".join(wanted) + "." + where + found
 
 
 def _cell(index) -> str:

@@ -20,7 +20,15 @@ CONTAINERS = {"Sequential", "Functional", "Model", "InputLayer"}
 
 
 class RefusedModel(Exception):
-    """A model file the grader will not load; the message says why."""
+    """A model file the grader will not or cannot load; the message says why.
+
+    ``unsafe`` tells a refusal (it would run the notebook's code) from a
+    file that is merely broken.
+    """
+
+    def __init__(self, message: str, unsafe: bool = False):
+        super().__init__(message)
+        self.unsafe = unsafe
 
 
 @dataclass
@@ -107,10 +115,11 @@ def check_config(path: Path) -> str:
         raise RefusedModel(f"the model file is unreadable ({type(error).__name__})") from None
     for class_name, module in _layer_classes(config):
         if class_name in REFUSED:
-            raise RefusedModel(f"{class_name}: {REFUSED[class_name]}")
+            raise RefusedModel(f"{class_name}: {REFUSED[class_name]}", unsafe=True)
         defined_elsewhere = module and not module.startswith("keras")
         if defined_elsewhere or not (module or _known_to_keras(class_name)):
-            raise RefusedModel(f"{class_name}: a class defined in the notebook; the grader does not run its code")
+            raise RefusedModel(f"{class_name}: a class defined in the notebook; the grader does not run its code",
+                               unsafe=True)
     return loss
 
 

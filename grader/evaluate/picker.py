@@ -70,6 +70,8 @@ def place(version: ModelVersion, section: Section | None) -> str:
 def pick(versions: list[tuple[ModelVersion, ModelInfo]], selector: dict, section: Section | None,
          exclude: set[int] = frozenset(), only_in_section: bool = False) -> Pick | None:
     """The best version for a check, or None when no model qualifies."""
+    if only_in_section and section is None:
+        return None  # the question is not in the notebook, so neither is its model
     allowed = {"section"} if only_in_section else {"section", "before"}
     fitting = [(v, i) for v, i in candidates(versions, selector) if v.model not in exclude
                and (section is None or place(v, section) in allowed)]

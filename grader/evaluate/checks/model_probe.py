@@ -32,7 +32,7 @@ def run(spec, question, ctx: Context) -> Part:
             part.feedback = ctx.say(f"Predice {got}; se esperaba {expected}.", f"It predicts {got}; {expected} was expected.")
             return part
     if "expected" in options:
-        values = output.reshape(-1).round(4).tolist()
+        values = [round(float(v), 4) for v in output.reshape(-1)]
         part.metrics["predicted"] = values
         tolerance = float(options.get("tolerance", 0))
         if np.any(np.abs(output.reshape(-1) - np.asarray(options["expected"], dtype=float).reshape(-1)) > tolerance):
