@@ -193,6 +193,9 @@ def _build(path: Path, data: dict, raw: bytes) -> Rubric:
                                          and all(isinstance(band[k], (int, float)) for k in ("zero", "full"))
                                          and band["zero"] != band["full"]):
                 fail(f"{where}.band", "must be {zero = number, full = number} with zero != full")
+            if band is not None and set(band) - {"zero", "full", "relative", "reference_min"}:
+                fail(f"{where}.band.{sorted(set(band) - {'zero', 'full', 'relative', 'reference_min'})[0]}",
+                     "unknown key (known: zero, full, relative, reference_min)")
             options = {k: v for k, v in c.items() if k not in ("kind", "points", "label", "section")}
             checks.append(CheckSpec(kind, float(points), options, c.get("label", ""), c.get("section", qid)))
         labels = q.get("labels") or _default_labels(qid)

@@ -30,6 +30,12 @@ def measure(ctx: Context, spec, chosen) -> tuple[dict, list]:
     return metrics, [figure] if figure else []
 
 
+def _good_enough(options: dict, value: float, floor: float) -> bool:
+    """Whether the reference's own ``value`` is at least as good as ``floor``."""
+    higher_is_better = get_kind(options["data"]).METRICS.get(options["metric"], True)
+    return value >= floor if higher_is_better else value <= floor
+
+
 def run(spec, question, ctx: Context) -> Part:
     options = spec.options
     metric = options["metric"]
@@ -57,6 +63,11 @@ def run(spec, question, ctx: Context) -> Part:
     band = options.get("band")
     if band is None or spec.points == 0:
         part.status, part.score, part.feedback = "pass", spec.points, measured
+        return part
+    if ctx.reference is None and "reference_min" in band and not _good_enough(options, value, band["reference_min"]):
+        part.status = "error"
+        part.feedback = measured + ctx.say(f" La solución de referencia debe llegar a {band['reference_min']}.",
+                                           f" The reference solution must reach {band['reference_min']}.")
         return part
     reference = ctx.reference.get(key) if ctx.reference is not None else value
     try:
