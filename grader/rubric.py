@@ -139,9 +139,13 @@ def _build(path: Path, data: dict, raw: bytes) -> Rubric:
         if not isinstance(value, (int, float)) or value <= 0:
             fail(f"limits.{key}", f"{value!r} is not a positive number of seconds")
         limits[key] = float(value)
-    limits["memory"] = parse_size(limits_raw.get("memory", "4G"), f"{path}: limits.memory")
-    limits["output"] = parse_size(limits_raw.get("output", "1M"), f"{path}: limits.output")
-    unknown = set(limits_raw) - {"cell_timeout", "notebook_timeout", "memory", "output"}
+    for key, default in (("memory", "4G"), ("output", "1M"), ("disk", "1G")):
+        limits[key] = parse_size(limits_raw.get(key, default), f"{path}: limits.{key}")
+    processes = limits_raw.get("processes", 256)
+    if not isinstance(processes, int) or processes < 16:
+        fail("limits.processes", f"{processes!r} is not a whole number of at least 16")
+    limits["processes"] = processes
+    unknown = set(limits_raw) - {"cell_timeout", "notebook_timeout", "memory", "output", "disk", "processes"}
     if unknown:
         fail(f"limits.{sorted(unknown)[0]}", "unknown key")
 

@@ -2,7 +2,8 @@
 
 nbclient drives the kernel; around it this module adds what grading needs:
 a per-cell timeout that also stops cells which ignore interrupts, a deadline
-for the whole notebook, a memory watchdog, a cap on kept output, the cell
+for the whole notebook, limits on memory, processes and disk (see
+:mod:`grader.execute.limits`), a cap on kept output, the cell
 policy of :mod:`grader.execute.cells`, and a record of how every cell ran.
 A cell's error never stops the next cell; a dead kernel stops the run, and
 the cells left are reported as not run.
@@ -28,6 +29,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from ..result import CellRun
 from . import cells as cell_policy
+from .limits import Cgroup, prlimit_prefix
 from .sandbox import KERNEL_SUPPORT, Sandbox
 
 KERNEL_SUPPORT_INSIDE = "/opt/grader-kernel"
@@ -41,6 +43,8 @@ class Limits:
     cell_timeout: float = 900.0
     notebook_timeout: float = 2400.0
     memory: int = 4 * 1024**3          # bytes, resident memory of the kernel and its children
+    processes: int = 256               # processes and threads of the kernel's tree
+    disk: int = 1024**3                # bytes written to the scratch folder
     output: int = 1024**2              # bytes of output kept per cell
     threads: int = 1                   # TensorFlow / BLAS threads in the kernel
 
@@ -98,9 +102,11 @@ async def _execute(notebook, job_dir, sandbox, limits, legacy_keras, data_files,
         kernel_data[f"{name}_file"] = inside if sandbox.level == "bubblewrap" else str(path)
     support = KERNEL_SUPPORT_INSIDE if sandbox.level == "bubblewrap" else str(KERNEL_SUPPORT)
     env = _kernel_env(work, support, limits, {"outdir": str(models_dir), "legacy_keras": legacy_keras, **kernel_data})
-    argv = sandbox.command([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                            "--IPKernelApp.extensions=['grader_kernel']", "--HistoryManager.enabled=False"],
-                           work, connection_dir, readonly)
+    cgroup = Cgroup(limits.processes, int(limits.memory * 1.1))  # the watchdog acts first, with a clear message
+    argv = cgroup.wrap(prlimit_prefix(max(2 * limits.memory, 8 * 1024**3), limits.disk) + sandbox.command(
+        [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+         "--IPKernelApp.extensions=['grader_kernel']", "--HistoryManager.enabled=False"],
+        work, connection_dir, readonly))
     (spec_dir / "grader" / "kernel.json").write_text(json.dumps(
         {"argv": argv, "display_name": "grader sandbox", "language": "python", "interrupt_mode": "message"}))
 
@@ -113,14 +119,14 @@ async def _execute(notebook, job_dir, sandbox, limits, legacy_keras, data_files,
     client.output_limit, client._kept, client._cut = limits.output, {}, set()
     runs = [CellRun(index=i, status="not_run") for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
     by_index = {run.index: run for run in runs}
-    state = {"cell": None, "oom": False, "peak": 0}
+    state = {"cell": None, "oom": False, "disk": False, "peak": 0, "cgroup": cgroup}
     problems: list[str] = []
 
     kernel_log = open(job_dir / "kernel.log", "wb")
 
     async def run_cells():
         async with client.async_setup_kernel(env=env, cwd=str(work), stdout=kernel_log, stderr=kernel_log):
-            watchdog = asyncio.ensure_future(_watch_memory(km, limits.memory, state))
+            watchdog = asyncio.ensure_future(_watch(km, limits, work, state))
             try:
                 for run in runs:
                     if not await _run_cell(client, km, notebook.cells[run.index], run, limits, state, progress):
@@ -141,13 +147,21 @@ async def _execute(notebook, job_dir, sandbox, limits, legacy_keras, data_files,
         problems.append(f"The kernel failed: {type(error).__name__}: {error}"[:500])
     finally:
         await _kill(km)
+        refused = cgroup.processes_refused()
+        cgroup.close()
         kernel_log.close()
+    if refused:
+        problems.append(f"The notebook tried to run more than {limits.processes} processes at once; "
+                        f"new processes were refused ({refused} time(s)).")
     for run in runs:
         if run.status == "running":
             run.status = "not_run"
     if state["oom"]:
         problems.append(f"Out of memory at cell {state['oom']}: the kernel used more than "
                         f"{limits.memory / 1024**3:.1f} GiB and was stopped.")
+    if state["disk"]:
+        problems.append(f"Disk limit exceeded at cell {state['disk']}: the notebook wrote more than "
+                        f"{limits.disk / 1024**2:.0f} MiB to its folder and was stopped.")
     cell_of_execution = {cell.execution_count: i for i, cell in enumerate(notebook.cells)
                          if cell.cell_type == "code" and cell.get("execution_count")}
     return Execution(runs, notebook, models_dir, cell_of_execution, problems, time.monotonic() - started)
@@ -158,8 +172,8 @@ async def _run_cell(client, km, cell, run, limits, state, progress) -> bool:
     source, skipped = cell_policy.sanitize(cell.source)
     if skipped:
         run.note = "skipped: " + "; ".join(skipped)
-    if not source.strip() or source.strip() == "pass":
-        run.status = "skipped" if skipped else "ok"
+    if all(line.strip() in ("", "pass") for line in source.splitlines()):
+        run.status = "skipped" if skipped else "ok"  # nothing left to run
         return True
     state["cell"], run.status = run.index, "running"
     progress({"event": "cell", "cell": run.index})
@@ -179,9 +193,12 @@ async def _run_cell(client, km, cell, run, limits, state, progress) -> bool:
             run.error_message += "; it ignored the interrupt, so the kernel was stopped"
             return False
     except DeadKernelError:
+        if not state["oom"] and state["cgroup"].oom_killed():  # the OS's memory limit struck before the watchdog
+            state["oom"] = run.index + 1
         run.status = "killed"
-        run.error_name = "OutOfMemory" if state["oom"] else "KernelDied"
+        run.error_name = "OutOfMemory" if state["oom"] else "DiskLimit" if state["disk"] else "KernelDied"
         run.error_message = ("the kernel used more memory than allowed and was stopped" if state["oom"]
+                             else "the notebook wrote more data than allowed and was stopped" if state["disk"]
                              else "the kernel died (the process exited or was killed)")
         return False
     finally:
@@ -206,23 +223,46 @@ async def _interrupt(client, km) -> bool:
     return False
 
 
-async def _watch_memory(km, limit, state):
-    """Stop the kernel when it and its children hold more than ``limit`` bytes."""
+async def _watch(km, limits: Limits, work: Path, state: dict):
+    """Stop the kernel when its process tree holds too much memory or its folder too much data."""
+    ticks = 0
     while True:
         await asyncio.sleep(WATCH_INTERVAL)
+        ticks += 1
         process = getattr(km.provisioner, "process", None)
         if process is None:
             continue
-        try:
-            root = psutil.Process(process.pid)
-            rss = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
-        except psutil.Error:
-            continue
+        rss = state["cgroup"].memory_usage()
+        if rss is None:  # no cgroup: the sum of RSS counts pages shared by forked children more than once
+            try:
+                root = psutil.Process(process.pid)
+                rss = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+            except psutil.Error:
+                rss = 0
         state["peak"] = max(state["peak"], rss)
-        if rss > limit:
+        if rss > limits.memory:
             state["oom"] = (state["cell"] or 0) + 1
-            await _kill(km)
-            return
+        elif ticks % 5 == 0 and _folder_size(work, limits.disk) > limits.disk:
+            state["disk"] = (state["cell"] or 0) + 1
+        else:
+            continue
+        await _kill(km)
+        return
+
+
+def _folder_size(folder: Path, limit: int) -> int:
+    """Bytes under ``folder``; stops counting past ``limit`` (a million tiny files must not stall us)."""
+    total, seen = 0, 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            seen += 1
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+            if total > limit or seen > 100_000:
+                return limit + 1
+    return total
 
 
 async def _kill(km):
