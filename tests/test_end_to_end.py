@@ -52,6 +52,10 @@ id = "Q4"
   [[questions.checks]]
   kind = "code_runs"
   points = 1
+  [[questions.checks]]
+  kind = "free_text"
+  points = 2
+  keywords.training = ["entrena", "train"]
 """
 SETUP = """import numpy as np
 import keras
@@ -70,7 +74,7 @@ def notebook(path, answer, head, train):
                 md("**Q2** El modelo"),
                 code("model = keras.Sequential([keras.Input((None, 2)), layers.SimpleRNN(8, return_sequences=True),"
                      f" layers.Dense(1, activation='{head}')])\nmodel.compile('adam', 'binary_crossentropy')"),
-                md("**Q4** Entrenamiento"), code(train)]
+                md("**Q4** Entrenamiento"), code(train), md("Entrenamos con datos nuevos en cada época.")]
     nbformat.write(nb, path)
 
 
@@ -91,7 +95,9 @@ def graded(tmp_path_factory):
     env = {"XDG_CACHE_HOME": str(root / "cache"), "PATH": "/usr/bin:/bin"}
     first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     second = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
-    return out, first, second
+    (submissions / "manual_scores.csv").write_text("submission,question,points,comment\nana,Q4,1.5,Clara pero breve.\n")
+    third = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    return out, first, second, third
 
 
 def result(out, name):
@@ -99,7 +105,7 @@ def result(out, name):
 
 
 def test_the_batch_finishes_and_writes_every_output(graded):
-    out, first, _ = graded
+    out, first, _, _ = graded
     assert first.returncode == 0, first.stderr
     for name in ("ana", "bea"):  # a flat file and a student folder
         assert (out / name / "report.html").is_file() and (out / name / f"{name}.ipynb").is_file()
@@ -134,7 +140,22 @@ def test_a_weak_submission_is_explained(graded):
 
 
 def test_running_again_reuses_finished_results(graded):
-    out, first, second = graded
+    out, first, second, _ = graded
     assert second.returncode == 0, second.stderr
     assert "unchanged, result re-used" in second.stderr
     assert "evaluating" not in second.stderr
+
+
+def test_human_review_waits_for_the_instructor_then_counts(graded):
+    out, first, _, third = graded
+    assert third.returncode == 0, third.stderr
+    ana = result(out, "ana")
+    q4 = {c["id"]: c for c in ana["checks"]}["Q4"]
+    review = [d for d in q4["details"] if d["label"].startswith("Explanation")][0]
+    assert review["score"] == 1.5 and review["status"] == "partial" and "Clara pero breve." in review["feedback"]
+    assert "unchanged notebook, re-evaluating" in third.stderr  # the notebook did not run again
+    bea_q4 = {c["id"]: c for c in result(out, "bea")["checks"]}["Q4"]
+    assert [d["status"] for d in bea_q4["details"]][-1] == "manual"  # not reviewed yet
+    row = next(r for r in csv.DictReader((out / "gradebook.csv").open()) if r["submission"] == "ana")
+    assert float(row["Q4"]) == q4["score"] and float(row["score"]) == ana["score"]
+    assert "Clara pero breve." in (out / "ana" / "report.html").read_text()
