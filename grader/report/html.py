@@ -71,7 +71,7 @@ def render_index(results: list[Result], assignment_title: str, lang: str = "es",
         median=statistics.median(scores) if scores else 0,
         pass_rate=sum(s >= pass_fraction * max_score for s in scores) / len(scores) if scores else 0,
         histogram=histogram, hist_max=max(histogram), questions=questions,
-        hist_labels=[f"{i * 100 // bins}%" for i in range(bins)],
+        hist_labels=[f"{i * 100 // bins}–{(i + 1) * 100 // bins}%" for i in range(bins)],
         check_of=lambda r, qid: next((c for c in r.checks if c.id == qid), None))
 
 
