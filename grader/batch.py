@@ -14,7 +14,8 @@ import json
 import os
 import re
 import secrets
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+import threading
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
 
@@ -97,29 +98,105 @@ def run_seed(out: Path, assignment: str, new_seed: bool, seed: int | None) -> in
     return seed
 
 
-def reference_values(rubric, template: Job, progress=None) -> Result:
-    """Grade the reference solution on the run's fresh data; its measurements anchor relative bands."""
+def reference_values(rubric, template: Job, progress=None, executor: Executor | None = None, queue=None) -> Result:
+    """Grade the reference solution on the run's fresh data; its measurements anchor relative bands.
+
+    It is graded once per seed and kept in the cache (``<cache>/reference/<name>``):
+    a second run with the same seed re-uses it without running anything. Given
+    an ``executor``, it runs there, so the driver never imports TensorFlow and
+    the worker that measured it keeps TensorFlow warm for the submissions.
+    """
     if not rubric.reference.is_file():
         raise BatchError(f"{rubric.path}: the reference notebook {rubric.reference} does not exist")
-    cache = Path(template.cache_dir)
-    job = replace(template, submission="reference", notebook=str(rubric.reference), manual={}, reference=None,
-                  out_dir=str(cache / "reference" / rubric.name), limits={})
-    return grade(job, progress)
+    job = reference_job(rubric, template)
+    if executor is None:
+        return in_helper_thread(grade, job, progress)
+    try:
+        return executor.submit(grade_reference, job, queue).result()
+    except BrokenExecutor:  # a lost worker: once more, on a fresh one
+        return executor.submit(grade_reference, job, queue).result()
+
+
+def reference_job(rubric, template: Job) -> Job:
+    """The job that grades the reference solution, kept in ``<cache>/reference/<name>``."""
+    return replace(template, submission="reference", notebook=str(rubric.reference), manual={}, reference=None,
+                   out_dir=str(Path(template.cache_dir) / "reference" / rubric.name), limits={})
+
+
+def grade_reference(job: Job, queue=None) -> Result:
+    """Worker entry point for the reference: like :func:`run_job`, but a failure is raised, not hidden."""
+    from .execute.warmup import pin_threads
+    job = replace(job, threads=pin_threads(job.threads))
+    return in_helper_thread(grade, job, _reporter(job, queue))
 
 
 def run_job(job: Job, queue=None) -> Result:
-    """Worker entry point: grade one job; a grader failure becomes a result, never a crash."""
-    from .execute.warmup import warm_up
-    warm_up()
+    """Worker entry point: grade one job; a grader failure becomes a result, never a crash.
 
-    def progress(event):
-        if queue is not None:
-            queue.put({**event, "submission": job.submission})
-
+    Pins this worker's TensorFlow threads before anything imports it
+    (``job.threads``; 0 lets the worker decide from its own cores).
+    """
+    from .execute.warmup import pin_threads
+    job = replace(job, threads=pin_threads(job.threads))
     try:
-        return grade(job, progress)
+        return in_helper_thread(grade, job, _reporter(job, queue))
     except Exception as error:
         return failed_result(job, f"The grader failed on this submission: {type(error).__name__}: {error}")
+
+
+def in_helper_thread(fn, *args):
+    """``fn(*args)`` in a helper thread when called from the main thread; its result or its exception.
+
+    nbclient, run in a process's main thread, takes SIGINT and SIGTERM over
+    while a notebook runs: it stops the kernel and carries on. Ctrl-C, or a
+    pool terminating its workers, would then become the student's "kernel
+    died", saved as a result and re-used by the next run. From a helper
+    thread nbclient leaves signals alone: they reach the main thread, which
+    stops (KeyboardInterrupt, or the default end of SIGTERM), and the
+    sandboxed kernel dies with its parent.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return fn(*args)  # a Dask worker's task thread, or a helper already
+    box: dict = {}
+
+    def target():
+        try:
+            box["value"] = fn(*args)
+        except BaseException as error:  # handed to the caller's thread
+            box["error"] = error
+
+    helper = threading.Thread(target=target, name="grader-job", daemon=True)
+    helper.start()
+    while helper.is_alive():
+        helper.join(0.2)  # a short wait, so that a signal is acted on at once
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+class ClusterProgress:
+    """The progress channel of a Dask run: events go to the scheduler's event log under ``topic``.
+
+    Picklable and queue-like (``put``); the driver subscribes to the topic.
+    Nothing polls, so an idle batch costs the scheduler nothing.
+    """
+
+    def __init__(self, topic: str):
+        self.topic = topic
+
+    def put(self, event: dict) -> None:
+        from distributed import get_worker
+        get_worker().log_event(self.topic, event)
+
+
+def _reporter(job: Job, queue):
+    def progress(event):
+        if queue is not None:
+            try:
+                queue.put({**event, "submission": job.submission})
+            except Exception:  # progress is a courtesy: it never fails a grade
+                pass
+    return progress
 
 
 def failed_result(job: Job, reason: str) -> Result:
@@ -137,33 +214,77 @@ def failed_result(job: Job, reason: str) -> Result:
     return result
 
 
-def grade_all(jobs: list[Job], executor: Executor, queue=None, on_done=None, retries: int = 1) -> list[Result]:
-    """Run ``jobs`` on ``executor``; a job whose worker died is retried, then reported as failed."""
+def grade_all(jobs: list[Job], executor: Executor, queue=None, on_done=None, retries: int = 1,
+              window: int | None = None) -> list[Result]:
+    """Run ``jobs`` on ``executor``; a job whose worker died is retried, then reported as failed.
+
+    ``window`` caps the jobs handed to the executor at once (a local pool:
+    its worker count, so that a pool broken by a dying worker loses only the
+    jobs that were running); None hands them all over (a Dask cluster
+    schedules them itself). A job that fails ``retries + 1`` times gets
+    :func:`failed_result`, which blames the infrastructure, not the student,
+    and the batch goes on.
+    """
     results: list[Result] = []
+    todo = list(jobs)
     attempts = {job.submission: 0 for job in jobs}
-    pending: dict[Future, Job] = {executor.submit(run_job, job, queue): job for job in jobs}
-    while pending:
-        for future in as_completed(list(pending)):
+    pending: dict[Future, Job] = {}
+    while todo or pending:
+        while todo and (window is None or len(pending) < window):
+            job = todo.pop(0)
+            try:
+                pending[executor.submit(run_job, job, queue)] = job
+            except Exception as error:  # the executor itself is gone (a shut-down pool, a lost scheduler)
+                failed = Future()
+                failed.set_exception(error)
+                pending[failed] = job
+        done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+        for future in done:
             job = pending.pop(future)
             try:
                 result = future.result()
             except Exception as error:  # the worker itself died (killed, out of memory, lost node)
                 attempts[job.submission] += 1
                 if attempts[job.submission] <= retries:
-                    pending[executor.submit(run_job, job, queue)] = job
-                    break
-                result = failed_result(job, f"The grading infrastructure failed twice on this submission "
-                                            f"({type(error).__name__}: {error}); this is not the student's fault.")
+                    todo.insert(0, job)
+                    continue
+                times = "once" if attempts[job.submission] == 1 else f"{attempts[job.submission]} times"
+                result = failed_result(job, f"The grading infrastructure failed {times} on this submission "
+                                            f"({type(error).__name__}: {str(error)[:300]}); this is not the "
+                                            f"student's fault: grade it again.")
             results.append(result)
             if on_done:
                 on_done(result)
     return results
 
 
+class RestartingPool(Executor):
+    """A spawn process pool that replaces itself when a dead worker has broken it."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool = self._new()
+
+    def _new(self) -> ProcessPoolExecutor:
+        import multiprocessing
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        try:
+            return self._pool.submit(fn, *args, **kwargs)
+        except BrokenExecutor:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new()
+            return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
 def local_executor(workers: int) -> Executor:
-    import multiprocessing
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return RestartingPool(workers)
 
 
 def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    from .execute.warmup import cores
+    return max(1, cores())

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 import tempfile
 import threading
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from . import rubric as rubrics
 from .batch import (MANUAL_SCORES, BatchError, default_workers, find_submissions, grade_all, local_executor,
-                    read_manual_scores, reference_values, run_job, run_seed, safe_id)
+                    read_manual_scores, reference_job, reference_values, run_job, run_seed, safe_id)
 from .grade import Job
 from .result import Result
 
@@ -44,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--cell-timeout", type=_positive, metavar="SECONDS", help="override the rubric's time limit per cell")
         command.add_argument("--notebook-timeout", type=_positive, metavar="SECONDS", help="override the rubric's time limit per notebook")
         command.add_argument("--memory-limit", type=_size, metavar="SIZE", help="override the rubric's memory limit, e.g. 4G")
-        command.add_argument("--sandbox", choices=("auto", "bubblewrap", "none"), default="auto",
+        command.add_argument("--sandbox", choices=("auto", "bubblewrap", "unshare", "none"), default="auto",
                              help="isolation of student code (default: the strongest available)")
         command.add_argument("--seed", type=int, help="seed of the fresh data (default: kept from the last run in --out, else new)")
         command.add_argument("--new-seed", action="store_true", help="draw new fresh data even if --out has a seed")
@@ -55,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions", type=Path, help="folder of .ipynb files, or of one folder per student")
     grade.add_argument("--out", "-o", type=Path, required=True, help="output folder")
     grade.add_argument("--workers", "-j", type=int, default=default_workers(), help="notebooks graded at once (default: cores)")
+    grade.add_argument("--threads", type=int, metavar="N",
+                       help="TensorFlow threads per notebook (default: cores // workers; on a cluster, each "
+                            "machine's cores // its task slots)")
     grade.add_argument("--cluster", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
     grading_options(grade)
 
@@ -66,15 +70,35 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check that every reference solution earns full marks")
     validate.add_argument("--assignment", "-a", help="only this assignment (default: all)")
     validate.add_argument("--lang", choices=("es", "en"), default="en")
-    validate.add_argument("--out", "-o", type=Path, help="also write the reference reports here")
 
     commands.add_parser("assignments", help="list the assignments, their questions and points")
     return parser
 
 
+def _native_stderr_to_log() -> None:
+    """Send what C++ libraries write to file descriptor 2 into a log file, keep Python's stderr here.
+
+    TensorFlow prints start-up messages from C++ that no setting silences;
+    they would bury the progress and the errors a user needs to see.
+    """
+    log = _cache_dir() / "native-stderr.log"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    except OSError:
+        return
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    os.dup2(descriptor, 2)
+    os.close(descriptor)
+    sys.stderr = os.fdopen(terminal, "w", buffering=1, encoding="utf-8", errors="backslashreplace")
+
+
 def main(argv=None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter hides the progress
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
+    if args.command != "assignments":
+        _native_stderr_to_log()
     try:
         return {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate,
                 "assignments": cmd_assignments}[args.command](args)
@@ -97,14 +121,30 @@ def _writable(folder: Path) -> None:
 
 
 def _template(args, rubric, seed: int, workers: int) -> Job:
+    from .execute.warmup import cores
+    # TensorFlow/BLAS threads per notebook: the cores shared by the notebooks that run at once;
+    # 0 on a cluster, where each worker decides from its own machine's cores
+    threads = 0 if getattr(args, "cluster", None) else max(1, cores() // max(1, workers))
+    if getattr(args, "threads", None):
+        threads = max(1, args.threads)
     return Job(submission="", notebook="", assignment=str(rubric.path), out_dir="", seed=seed, lang=args.lang,
                limits={"cell_timeout": args.cell_timeout, "notebook_timeout": args.notebook_timeout,
                        "memory": args.memory_limit},
-               sandbox=args.sandbox, threads=max(1, (os.cpu_count() or 1) // max(1, workers)),
-               cache_dir=str(_cache_dir()))
+               sandbox=args.sandbox, threads=threads, cache_dir=str(_cache_dir()))
 
 
-def _prepare(args, submissions_folder: Path, workers: int):
+def _prepare(args, submissions_folder: Path, workers: int, executor=None, queue=None, progress=None):
+    """Rubric, manual scores and the job template with the reference's measured values.
+
+    Without ``executor`` the reference is graded in this process; with one,
+    on a worker (see :func:`grader.batch.reference_values`).
+    """
+    rubric, manual, template = _settings(args, submissions_folder, workers)
+    return rubric, manual, _with_reference(rubric, template, executor, queue, progress)
+
+
+def _settings(args, submissions_folder: Path, workers: int):
+    """Everything checked before any notebook runs or any worker starts: fails fast on bad input."""
     rubric = rubrics.load(args.assignment)
     _writable(args.out)
     manual_file = args.manual_scores or submissions_folder / MANUAL_SCORES
@@ -114,17 +154,31 @@ def _prepare(args, submissions_folder: Path, workers: int):
     seed = run_seed(args.out, rubric.name, args.new_seed, args.seed)
     template = _template(args, rubric, seed, workers)
     from .execute.sandbox import detect
-    sandbox = detect(args.sandbox)
+    try:
+        sandbox = detect(args.sandbox)
+    except RuntimeError as error:  # the requested level cannot work here
+        raise BatchError(str(error)) from None
     if sandbox.warning:
         print(f"grader: WARNING: {sandbox.warning}", file=sys.stderr)
-    print(f"Reference solution: {rubric.reference.name} (seed {seed})", file=sys.stderr)
+    if not rubric.reference.is_file():
+        raise BatchError(f"{rubric.path}: the reference notebook {rubric.reference} does not exist")
+    return rubric, manual, template
+
+
+def _with_reference(rubric, template: Job, executor=None, queue=None, progress=None) -> Job:
+    print(f"Reference solution: {rubric.reference.name} (seed {template.seed})", file=sys.stderr)
     from .progress import Progress
-    reference = reference_values(rubric, template, Progress(1).event)
+    reference = reference_values(rubric, template, None if executor else (progress or Progress(1)).event,
+                                 executor, queue)
+    _warn_reference(reference)
+    from dataclasses import replace
+    return replace(template, reference=reference.measured)
+
+
+def _warn_reference(reference: Result) -> None:
     if reference.problems or any(c.status == "error" for c in reference.checks):
         print(f"grader: WARNING: the reference solution has problems: {'; '.join(reference.problems) or 'see validate'}",
               file=sys.stderr)
-    from dataclasses import replace
-    return rubric, manual, replace(template, reference=reference.measured)
 
 
 def cmd_grade(args) -> int:
@@ -133,52 +187,114 @@ def cmd_grade(args) -> int:
     found = find_submissions(args.submissions)
     if not found:
         raise BatchError(f"{args.submissions}: no .ipynb notebooks found")
+    if args.workers < 1:
+        raise BatchError(f"--workers {args.workers}: must be at least 1")
     workers = max(1, min(args.workers, len(found)))
-    rubric, manual, template = _prepare(args, args.submissions, workers)
-    from dataclasses import replace
-    jobs = [replace(template, submission=sid, notebook=str(path), out_dir=str(args.out / sid), manual=manual.get(sid, {}))
-            for sid, path in found.items()]
-    print(f"Grading {len(jobs)} submission(s) of {rubric.name} with {workers} worker(s)"
-          + (f" on {args.cluster}" if args.cluster else "") + f" → {args.out}", file=sys.stderr)
+    rubric, manual, template = _settings(args, args.submissions, workers)
     from .progress import Progress
     from .report import write_gradebook, write_index
-    progress = Progress(len(jobs))
+    progress = Progress(len(found))
     results: dict[str, Result] = {}
     question_ids = [q.id for q in rubric.questions]
 
-    def on_done(result: Result):
+    def on_done(result: Result, write: bool = True):
         results[result.submission] = result
         status = f"{result.score:g}/{result.max_score:g}" + (f"  ({result.problems[0][:80]})" if result.problems else "")
         progress.finished(result.submission, status)
-        write_gradebook(list(results.values()), args.out / "gradebook.csv", question_ids)
-        write_index(list(results.values()), _title(rubric, args.lang), args.out / "index.html", args.lang)
+        if write:
+            write_gradebook(list(results.values()), args.out / "gradebook.csv", question_ids)
+            write_index(list(results.values()), _title(rubric, args.lang), args.out / "index.html", args.lang)
+
+    def still_to_grade(template: Job) -> list[Job]:
+        """The jobs whose saved result is out of date; the others count as done at once (no worker needed)."""
+        from dataclasses import replace
+
+        from .grade import current_result
+        todo, reused = [], 0
+        for sid, path in found.items():
+            job = replace(template, submission=sid, notebook=str(path), out_dir=str(args.out / sid),
+                          manual=manual.get(sid, {}))
+            result = current_result(job)
+            if result is None:
+                todo.append(job)
+                continue
+            reused += 1
+            progress.event({"event": "reused", "submission": sid})
+            on_done(result, write=False)
+        if reused:
+            write_gradebook(list(results.values()), args.out / "gradebook.csv", question_ids)
+            write_index(list(results.values()), _title(rubric, args.lang), args.out / "index.html", args.lang)
+        return todo
 
     for sid in found:  # results from an earlier run count until they are redone
         from .result import load_result
         previous = load_result(args.out / sid / "result.json")
         if previous is not None:
             results[sid] = previous
-    with _executor(args, workers) as (executor, queue):
-        if queue is not None:
-            threading.Thread(target=_pump, args=(queue, progress), daemon=True).start()
-        grade_all(jobs, executor, queue, on_done)
-    print(f"Done: {len(jobs)} graded. Gradebook: {args.out / 'gradebook.csv'}  Summary: {args.out / 'index.html'}",
-          file=sys.stderr)
+    from dataclasses import replace
+
+    from .grade import current_result
+    reference = current_result(reference_job(rubric, template))  # unchanged: no worker needed for it
+    todo = None
+    if reference is not None:
+        print(f"Reference solution: {rubric.reference.name} (seed {template.seed}): unchanged, re-used",
+              file=sys.stderr)
+        _warn_reference(reference)
+        template = replace(template, reference=reference.measured)
+        todo = still_to_grade(template)
+        if not args.cluster and 0 < len(todo) < workers:  # no idle workers for what is left
+            workers = len(todo)
+            if not args.threads:
+                from .execute.warmup import cores
+                todo = [replace(job, threads=max(1, cores() // workers)) for job in todo]
+    if todo != []:  # workers start only when there is something to run or evaluate
+        pool = _executor(args, workers)
+        with pool as (executor, queue):
+            if isinstance(queue, _DirectQueue):
+                _pump(queue, progress)
+            elif args.cluster:
+                pool.client.subscribe_topic(queue.topic, lambda record: _deliver(progress, record[1]))
+            elif queue is not None:
+                threading.Thread(target=_pump, args=(queue, progress, pool.stopped), daemon=True).start()
+            if args.cluster:
+                _check_cluster(pool.client, args, template)
+            if reference is None:
+                template = _with_reference(rubric, template, executor, queue, progress)
+                progress.forget("reference")
+                todo = still_to_grade(template)
+            print(f"Grading {len(todo)} submission(s) of {rubric.name} with "
+                  + (f"the Dask cluster at {args.cluster}" if args.cluster else f"{workers} worker(s)")
+                  + f" → {args.out}", file=sys.stderr)
+            grade_all(todo, executor, queue, on_done, retries=pool.retries, window=pool.window)
+    print(f"Done: {len(found)} submission(s), {len(found) - len(todo or [])} unchanged and re-used. "
+          f"Gradebook: {args.out / 'gradebook.csv'}  Summary: {args.out / 'index.html'}", file=sys.stderr)
     return 0
 
 
 class _executor:
-    """A local process pool (with a progress queue) or a Dask cluster's executor."""
+    """A local process pool (with a progress queue) or a Dask cluster's executor.
+
+    Also says how :func:`grader.batch.grade_all` should use it: ``window``,
+    the jobs handed over at once, and ``retries`` after a lost worker.
+    """
 
     def __init__(self, args, workers: int):
         self.args, self.workers = args, workers
+        self.window, self.retries = workers, 1
+        self.stopped = threading.Event()
 
     def __enter__(self):
         if self.args.cluster:
+            import uuid
+
             from distributed import Client
+
+            from .batch import ClusterProgress
             self.client = Client(self.args.cluster)
-            self.executor = self.client.get_executor()
-            return self.executor, None
+            self.executor = self.client.get_executor(pure=False)  # a retry is a new task, not the lost one
+            self.window = None                                    # the scheduler balances the cluster
+            self.retries = _grader_retries(self.client)
+            return self.executor, ClusterProgress(f"grader-progress-{uuid.uuid4().hex}")
         if self.workers == 1:
             self.executor = _InProcess()
             return self.executor, _DirectQueue()
@@ -188,12 +304,61 @@ class _executor:
         return self.executor, self.manager.Queue()
 
     def __exit__(self, *exc):
+        self.stopped.set()
+        if hasattr(self, "client"):  # a Dask executor: shutdown(wait) only
+            self.executor.shutdown(wait=exc[0] is None)
+            self.client.close()
+            return False
         self.executor.shutdown(wait=exc[0] is None, cancel_futures=True)
         if hasattr(self, "manager"):
             self.manager.shutdown()
-        if hasattr(self, "client"):
-            self.client.close()
         return False
+
+
+def _grader_retries(client) -> int:
+    """Retries after a lost worker, so that a lost notebook is re-run once in all.
+
+    Dask itself re-runs a task whose worker died, up to the scheduler's
+    ``allowed-failures`` (3 by default), before it reports KilledWorker; the
+    grader adds its one retry only when the scheduler made none.
+    """
+    try:
+        allowed = client.run_on_scheduler(_allowed_failures)
+    except Exception:
+        allowed = 3
+    if allowed:
+        print(f"grader: the Dask scheduler re-runs a task lost with its worker up to {allowed} time(s) "
+              f"(distributed.scheduler.allowed-failures); then the submission is reported as an "
+              f"infrastructure failure.", file=sys.stderr)
+    return 0 if allowed else 1
+
+
+def _allowed_failures(dask_scheduler=None) -> int:
+    return int(getattr(dask_scheduler, "allowed_failures", 3))
+
+
+def _check_cluster(client, args, template: Job) -> None:
+    """Workers must import the same grader and see the same files: fail early, naming the worker."""
+    paths = [str(args.submissions.resolve()), str(args.out.resolve()), str(Path(template.assignment).resolve())]
+    try:
+        client.wait_for_workers(1, timeout=60)
+        answers = client.run(_worker_can_grade, paths)
+    except Exception as error:
+        raise BatchError(f"{args.cluster}: the Dask cluster did not answer: {type(error).__name__}: {error}") from None
+    for worker, problem in answers.items():
+        if problem:
+            raise BatchError(f"{args.cluster}: worker {worker}: {problem}. Every worker needs the same "
+                             f"virtualenv and repository path as the driver, and the submissions, rubric and "
+                             f"--out folder on a shared filesystem at the same paths (see README).")
+
+
+def _worker_can_grade(paths: list[str]) -> str:
+    import importlib.util
+    import os
+    if importlib.util.find_spec("grader") is None or importlib.util.find_spec("nbclient") is None:
+        return "cannot import grader (or nbclient)"
+    missing = [path for path in paths if not os.path.exists(path)]
+    return f"cannot see {', '.join(missing)}" if missing else ""
 
 
 class _DirectQueue:
@@ -221,16 +386,24 @@ class _InProcess:
         pass
 
 
-def _pump(queue, progress):
+def _deliver(progress, event) -> None:
+    if isinstance(event, dict):
+        progress.event(event)
+
+
+def _pump(queue, progress, stopped=None):
+    """Deliver the workers' progress events until the batch ends."""
     if isinstance(queue, _DirectQueue):
         queue.progress = progress
         return
-    while True:
+    while not (stopped and stopped.is_set()):
         try:
-            event = queue.get()
-        except (EOFError, OSError):
+            event = queue.get(timeout=1)
+        except (EOFError, OSError, ConnectionError):
             return
-        progress.event(event)
+        except Exception:  # queue.Empty: look again
+            continue
+        _deliver(progress, event)
 
 
 def _title(rubric, lang: str) -> str:
@@ -264,35 +437,29 @@ class _Forward:
 
 
 def cmd_validate(args) -> int:
-    names = [args.assignment] if args.assignment else rubrics.available()
+    """Grade each reference solution against itself on new fresh data; every automatic point must be earned."""
     failed = False
-    for name in names:
+    for name in [args.assignment] if args.assignment else rubrics.available():
         rubric = rubrics.load(name)
-        out = args.out or Path(tempfile.mkdtemp(prefix="grader-validate-"))
-        template = Job(submission="reference", notebook=str(rubric.reference), assignment=str(rubric.path),
-                       out_dir=str(out / rubric.name), seed=run_seed(out, rubric.name, True, None), lang=args.lang,
-                       threads=os.cpu_count() or 1, cache_dir=str(_cache_dir()))
-        if not rubric.reference.is_file():
-            print(f"{rubric.name}: FAIL: reference notebook {rubric.reference} is missing")
-            failed = True
-            continue
+        template = Job(submission="", notebook="", assignment=str(rubric.path), out_dir="",
+                       seed=secrets.randbelow(2**31), lang=args.lang, threads=os.cpu_count() or 1,
+                       cache_dir=str(_cache_dir()))
         from .progress import Progress
-        result = run_job(template, _Forward(Progress(1)))
+        result = reference_values(rubric, template, Progress(1).event)
         short = [c for c in result.checks if c.status not in ("pass", "manual")]
         for check in result.checks:
-            auto = [d for d in check.details if d["status"] != "manual"]
-            got = sum(d["score"] for d in auto)
-            out_of = sum(d["max_score"] for d in auto)
-            mark = "ok  " if check.status in ("pass", "manual") else "FAIL"
-            print(f"{rubric.name} {check.id}: {mark} {got:g}/{out_of:g} automatic points"
-                  + (" (+ human review)" if check.status == "manual" else "")
-                  + (f" — {check.feedback[:150]}" if check.status not in ("pass", "manual") else ""))
+            automatic = [d for d in check.details if d["status"] != "manual"]
+            got, out_of = sum(d["score"] for d in automatic), sum(d["max_score"] for d in automatic)
+            mark = "FAIL" if check in short else "ok  "
+            print(f"{rubric.name} {check.id:6} {mark} {got:g}/{out_of:g} automatic points"
+                  + (" + human review" if check.status == "manual" else "")
+                  + ("" if mark.strip() == "ok" else f" — {check.feedback[:200]}"))
         for problem in result.problems:
             print(f"{rubric.name}: problem: {problem}")
-        if short or result.problems:
-            failed = True
-        print(f"{rubric.name}: {'FAIL' if short or result.problems else 'ok'} (seed {result.seed}, "
-              f"{result.timings.get('total', 0):.0f} s) report: {Path(template.out_dir) / 'report.html'}")
+        bad = bool(short or result.problems)
+        failed |= bad
+        print(f"{rubric.name}: {'FAIL' if bad else 'ok'} (seed {result.seed}, "
+              f"{result.timings.get('total', 0):.0f} s); report: {Path(template.cache_dir) / 'reference' / rubric.name / 'report.html'}")
     return 1 if failed else 0
 
 

@@ -22,36 +22,46 @@ class Progress:
         self.running: dict[str, dict] = {}
         self.lock = threading.Lock()
         self._drawn = 0
+        self.reused = 0     # finished without running anything: they say nothing about time left
 
     def event(self, event: dict) -> None:
         with self.lock:
             name = event.get("submission", "")
             kind = event.get("event")
             state = self.running.setdefault(name, {"cell": None, "since": time.monotonic()})
+            if kind == "reused":
+                state["reused"] = True
             if kind == "cell":
                 state.update(cell=event["cell"], since=time.monotonic())
             elif kind == "cell_done" and not self.tty:
                 if event["seconds"] >= SLOW_CELL or event["status"] not in ("ok", "skipped"):
                     self._line(f"  {name}: cell {event['cell'] + 1} {event['status']} in {event['seconds']:.1f} s")
-            elif kind in ("reused", "reused_execution", "evaluate") and not self.tty:
-                words = {"reused": "unchanged, result re-used", "reused_execution": "unchanged notebook, re-evaluating",
-                         "evaluate": "evaluating models on fresh data"}
-                self._line(f"  {name}: {words[kind]}")
+            elif kind == "reused_execution" and not self.tty:
+                self._line(f"  {name}: unchanged notebook, re-evaluating")
             elif kind == "evaluate":
                 state.update(cell="eval", since=time.monotonic())
             self._draw()
 
     def finished(self, name: str, text: str) -> None:
         with self.lock:
-            self.running.pop(name, None)
+            state = self.running.pop(name, None) or {}
             self.done += 1
-            self._line(f"[{self.done}/{self.total}] {name}: {text}{self._eta()}")
+            self.reused += bool(state.get("reused"))
+            note = " — unchanged, result re-used" if state.get("reused") else ""
+            self._line(f"[{self.done}/{self.total}] {name}: {text}{note}{self._eta()}")
+            self._draw()
+
+    def forget(self, name: str) -> None:
+        """Stop showing ``name`` (work outside the count, such as the reference solution)."""
+        with self.lock:
+            self.running.pop(name, None)
             self._draw()
 
     def _eta(self) -> str:
-        if not self.done or self.done == self.total:
+        graded = self.done - self.reused
+        if not graded or self.done == self.total:
             return ""
-        left = (time.monotonic() - self.started) / self.done * (self.total - self.done)
+        left = (time.monotonic() - self.started) / graded * (self.total - self.done)
         return f"  (about {left / 60:.0f} min left)" if left >= 60 else f"  (about {left:.0f} s left)"
 
     def _line(self, text: str) -> None:

@@ -1,0 +1,245 @@
+"""Batches in parallel: a local process pool, a real Dask LocalCluster, and lost workers.
+
+The notebooks are tiny (no TensorFlow): a cell that records when it started
+and ended. Overlap is read from those timestamps, never from a timed
+assertion; speed itself is measured by bench/scaling.py.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+
+from grader.batch import grade_all, local_executor
+from grader.grade import Job
+
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
+
+md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+RUBRIC = """
+[assignment]
+name = "tiny-parallel"
+reference = "reference.ipynb"
+[limits]
+cell_timeout = 60
+notebook_timeout = 120
+[[questions]]
+id = "Q1"
+  [[questions.checks]]
+  kind = "numeric_answer"
+  points = 1
+  expected = 127
+  [[questions.checks]]
+  kind = "code_runs"
+  points = 1
+"""
+VICTIM = "VICTIM"   # a file the notebook writes in its working folder: the test's killer looks for it
+
+
+def notebook(path: Path, answer: str, seconds: float, victim: bool = False) -> Path:
+    nb = nbformat.v4.new_notebook()
+    mark = f"open({VICTIM!r}, 'w').close()\n" if victim else ""
+    nb.cells = [md("**Q1**: the largest number with 7 bits?"), md(answer),
+                code(f"{mark}import time\nt0 = time.time()\ntime.sleep({seconds})\nprint('SPAN', t0, time.time())")]
+    nbformat.write(nb, path)
+    return path
+
+
+def assignment(root: Path) -> Path:
+    (root / "rubric.toml").write_text(RUBRIC)
+    notebook(root / "reference.ipynb", "127", 0)
+    return root / "rubric.toml"
+
+
+def span(out: Path, sid: str) -> tuple[float, float]:
+    """When the notebook's timed cell started and ended (epoch seconds), from the executed notebook."""
+    executed = nbformat.read(out / sid / f"{sid}.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
+    _, start, end = text.split()
+    return float(start), float(end)
+
+
+def summary(out: Path) -> dict:
+    results = {}
+    for path in sorted(out.glob("*/result.json")):
+        data = json.loads(path.read_text())
+        results[data["submission"]] = (data["score"], data["max_score"], [c["status"] for c in data["checks"]],
+                                       [run["status"] for run in data["execution"]], data["problems"])
+    return results
+
+
+def env(root: Path) -> dict:
+    extra = {"PYTHONPATH": os.environ["PYTHONPATH"]} if os.environ.get("PYTHONPATH") else {}
+    return {"XDG_CACHE_HOME": str(root / "cache"), "PATH": "/usr/bin:/bin", **extra}
+
+
+def grade_command(submissions: Path, rubric: Path, out: Path, *options: str) -> list[str]:
+    return [sys.executable, "-m", "grader", "grade", str(submissions), "--assignment", str(rubric),
+            "--out", str(out), "--lang", "en", *options]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A real Dask cluster of two worker processes, which reports a lost task at once (no silent re-runs)."""
+    import dask
+    from distributed import Client, LocalCluster
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    client = Client(local)
+    yield local, client
+    client.close()
+    local.close()
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """Four submissions: three right answers, one wrong; each sleeps 2 s in its cell."""
+    root = tmp_path_factory.mktemp("parallel")
+    rubric = assignment(root)
+    submissions = root / "submissions"
+    submissions.mkdir()
+    for name, answer in (("ana", "127"), ("bea", "128"), ("carl", "$2^7-1 = 127$"), ("dora", "127")):
+        notebook(submissions / f"{name}.ipynb", answer, 2)
+    return root, rubric, submissions
+
+
+@pytest.fixture(scope="module")
+def local_run(batch):
+    root, rubric, submissions = batch
+    out = root / "out-local"
+    run = subprocess.run(grade_command(submissions, rubric, out, "--workers", "2"),
+                         capture_output=True, text=True, env=env(root), timeout=300)
+    return out, run
+
+
+def test_two_workers_run_two_notebooks_at_once(local_run):
+    out, run = local_run
+    assert run.returncode == 0, run.stderr
+    spans = {sid: span(out, sid) for sid in ("ana", "bea", "carl", "dora")}
+    overlaps = [(a, b) for a in spans for b in spans
+                if a < b and max(spans[a][0], spans[b][0]) < min(spans[a][1], spans[b][1])]
+    assert overlaps, f"no two notebooks ran at the same time: {spans}"
+    # never more than two at once with --workers 2
+    for sid, (start, _) in spans.items():
+        running = [other for other, (s, e) in spans.items() if s <= start < e]
+        assert len(running) <= 2, spans
+
+
+def test_the_cluster_gives_the_same_results_as_the_local_pool(batch, local_run, cluster):
+    root, rubric, submissions = batch
+    local, _ = cluster
+    out = root / "out-cluster"
+    run = subprocess.run(grade_command(submissions, rubric, out, "--cluster", local.scheduler_address),
+                         capture_output=True, text=True, env=env(root), timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert summary(out) == summary(local_run[0])
+    assert summary(out)["bea"][0] == 1 and summary(out)["ana"][0] == 2
+    assert "[4/4]" in run.stderr  # progress arrived from the cluster
+
+
+def test_cluster_workers_pin_their_threads_to_their_share_of_the_cores(cluster):
+    """Two one-task workers on this machine: each notebook, and each worker's evaluation, gets cores // 2."""
+    from grader.execute.warmup import cores, pin_threads, threads_here
+    _, client = cluster
+    share = max(1, cores() // 2)
+    workers = list(client.scheduler_info()["workers"])
+    assert [client.submit(threads_here, workers=[w], pure=False).result() for w in workers] == [share, share]
+    assert [client.submit(pin_threads, 0, workers=[w], pure=False).result() for w in workers] == [share, share]
+    assert set(client.run(os.environ.get, "TF_NUM_INTRAOP_THREADS").values()) == {str(share)}
+    assert set(client.run(os.environ.get, "TF_NUM_INTEROP_THREADS").values()) == {"1"}
+
+
+class Killer(threading.Thread):
+    """Kills the worker process whose kernel is running the victim notebook, ``times`` times."""
+
+    def __init__(self, times: int):
+        super().__init__(daemon=True)
+        self.times, self.killed, self.stop = times, [], threading.Event()
+
+    def run(self):
+        me = os.getpid()
+        while not self.stop.is_set() and len(self.killed) < self.times:
+            for kernel in psutil.Process(me).children(recursive=True):
+                try:
+                    if "ipykernel_launcher" not in " ".join(kernel.cmdline()):
+                        continue
+                    if not (Path(kernel.cwd()) / VICTIM).exists():
+                        continue
+                    worker = kernel
+                    while worker.ppid() != me:  # up to the worker process: a direct child of this test
+                        worker = worker.parent()
+                    if worker.pid in self.killed:
+                        continue
+                    self.killed.append(worker.pid)
+                    os.kill(worker.pid, signal.SIGKILL)
+                    break
+                except (psutil.Error, OSError, AttributeError):
+                    continue
+            time.sleep(0.1)
+
+
+def jobs_for(root: Path, rubric: Path, names: dict[str, Path], out: Path) -> list[Job]:
+    return [Job(submission=sid, notebook=str(path), assignment=str(rubric), out_dir=str(out / sid), seed=7,
+                lang="en", reference={}, threads=1, cache_dir=str(root / "cache")) for sid, path in names.items()]
+
+
+@pytest.fixture
+def victim(tmp_path):
+    rubric = assignment(tmp_path)
+    names = {"victim": notebook(tmp_path / "victim.ipynb", "127", 6, victim=True),
+             "healthy": notebook(tmp_path / "healthy.ipynb", "127", 1)}
+    return tmp_path, rubric, names
+
+
+def run_with_killer(executor, jobs, times, window=None):
+    killer = Killer(times)
+    killer.start()
+    try:
+        results = {r.submission: r for r in grade_all(jobs, executor, retries=1, window=window)}
+    finally:
+        killer.stop.set()
+        killer.join(5)
+    return results, killer.killed
+
+
+def test_a_worker_killed_mid_notebook_is_retried_once(victim, cluster):
+    root, rubric, names = victim
+    _, client = cluster
+    jobs = jobs_for(root, rubric, names, root / "out")
+    results, killed = run_with_killer(client.get_executor(pure=False), jobs, times=1)
+    assert len(killed) == 1
+    assert results["victim"].score == 2 and not results["victim"].problems  # the retry finished the notebook
+    assert results["healthy"].score == 2
+
+
+def test_killed_twice_is_an_infrastructure_failure_and_the_batch_finishes(victim, cluster):
+    root, rubric, names = victim
+    _, client = cluster
+    jobs = jobs_for(root, rubric, names, root / "out")
+    results, killed = run_with_killer(client.get_executor(pure=False), jobs, times=2)
+    assert len(killed) == 2
+    lost = results["victim"]
+    assert lost.score == 0 and lost.problems
+    assert "infrastructure" in lost.problems[0] and "not the student's fault" in lost.problems[0]
+    assert all(c.status == "error" for c in lost.checks)
+    assert json.loads((root / "out" / "victim" / "result.json").read_text())["problems"] == lost.problems
+    assert results["healthy"].score == 2  # the rest of the batch is graded
+
+
+def test_the_local_pool_survives_a_killed_worker(victim):
+    root, rubric, names = victim
+    jobs = jobs_for(root, rubric, names, root / "out")
+    executor = local_executor(2)
+    try:
+        results, killed = run_with_killer(executor, jobs, times=1, window=2)
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+    assert len(killed) == 1
+    assert results["victim"].score == 2 and results["healthy"].score == 2
