@@ -10,20 +10,34 @@ from ..atomic import write_text_atomic
 from ..result import Result
 
 
+def _points(value: float) -> str:
+    return f"{round(float(value), 3):g}"
+
+
 def write_gradebook(results: list[Result], path, question_ids: list[str]) -> None:
-    """One row per submission: submission, score, max_score, then the points of each question."""
+    """One row per submission, sorted: submission, score, max_score, then the points of each question.
+
+    A question missing from a result (a notebook that could not be graded at all) is left empty.
+    Written atomically: a reader sees the previous gradebook or the new one, never half.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["submission", "score", "max_score", *question_ids])
     for result in sorted(results, key=lambda r: r.submission):
         points = {check.id: check.score for check in result.checks}
-        writer.writerow([result.submission, f"{result.score:g}", f"{result.max_score:g}",
-                         *[f"{points[q]:g}" if q in points else "" for q in question_ids]])
+        writer.writerow([result.submission, _points(result.score), _points(result.max_score),
+                         *[_points(points[q]) if q in points else "" for q in question_ids]])
     write_text_atomic(Path(path), buffer.getvalue())
 
 
 def write_gradescope(result: Result, path) -> None:
-    """Gradescope's results format, for courses that upload there."""
-    tests = [{"name": f"{c.id} {c.title}", "score": c.score, "max_score": c.max_score,
+    """Gradescope's results format: the score, one test per question, problems as the overall output."""
+    tests = [{"name": f"{c.id} {c.title}".strip(), "score": c.score, "max_score": c.max_score,
               "output": c.feedback, "visibility": "visible"} for c in result.checks]
-    write_text_atomic(Path(path), json.dumps({"score": result.score, "tests": tests}, indent=2, ensure_ascii=False))
+    data = {"score": result.score, "tests": tests}
+    notes = ([result.sandbox["warning"]] if result.sandbox.get("warning") else []) + list(result.problems)
+    if notes:
+        data["output"] = "\n".join(notes)
+    if result.timings.get("total"):
+        data["execution_time"] = round(result.timings["total"], 1)
+    write_text_atomic(Path(path), json.dumps(data, indent=2, ensure_ascii=False))

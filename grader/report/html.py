@@ -1,49 +1,64 @@
-"""The student's HTML report and the class summary: self-contained pages."""
+"""The student's HTML report and the class summary: self-contained pages.
+
+One file each, with inline CSS and inline SVG: no script, no font, no
+image and no request to anywhere, so that a report opens from disk, prints,
+and can be mailed. Every text from the notebook is escaped (autoescape).
+"""
 from __future__ import annotations
 
-import statistics
 from functools import lru_cache
 from pathlib import Path
 
-from ..result import Result
-from . import i18n
 from ..atomic import write_text_atomic
+from ..result import Check, Result
+from . import figures, i18n
+from .summary import pending, summarize
 
 
 @lru_cache(maxsize=None)
 def _environment():
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
     environment = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                              autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
-    environment.globals.update(fmt=_fmt, share=_share)
+                              autoescape=select_autoescape(["html", "j2"], default=True),
+                              trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined)
+    environment.filters.update(num=i18n.number, duration=i18n.duration, awaiting=i18n.awaiting)
+    environment.globals.update(band_share=band_share, level=level, pending=pending)
     return environment
 
 
-def _fmt(value) -> str:
-    if isinstance(value, bool) or value is None:
-        return "—" if value is None else str(value)
-    if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.3e}"
-    return str(value)
-
-
-def _share(value, band) -> float:
-    """Where ``value`` sits in the band, as a percentage for the meter."""
-    from ..evaluate.bands import fraction
+def band_share(value, band: dict) -> float:
+    """Where ``value`` sits from the band's ``zero`` to its ``full``, in percent (the rule of evaluate.bands)."""
     try:
-        return round(100 * fraction(float(value), float(band["zero"]), float(band["full"])), 1)
+        value, zero, full = float(value), float(band["zero"]), float(band["full"])
     except (TypeError, ValueError, KeyError):
         return 0.0
+    if full == zero:
+        return 100.0 if value == full else 0.0
+    return round(100 * min(1.0, max(0.0, (value - zero) / (full - zero))), 1)
+
+
+def level(percent: float) -> str:
+    """The colour class of a share of the points."""
+    return "pass" if percent >= 100 else "fail" if percent <= 0 else "partial"
+
+
+def _words(lang: str):
+    return lambda key: i18n.text(key, lang)
+
+
+def _figures(check: Check, lang: str) -> list[tuple[str, str]]:
+    """(caption, svg) of each figure of ``check`` that could be drawn."""
+    drawn = ((figures.title(spec, lang), figures.render(spec, lang)) for spec in check.figures)
+    return [(caption, svg) for caption, svg in drawn if svg]
 
 
 def render_report(result: Result, lang: str = "es") -> str:
-    from .figures import render
-
-    def figures(check):
-        return [svg for svg in (render(spec) for spec in check.figures) if svg]
-
+    """The HTML feedback for one submission."""
+    from .. import __version__
     return _environment().get_template("report.html.j2").render(
-        r=result, lang=lang, t=lambda key: i18n.text(key, lang), figures=figures)
+        r=result, lang=lang, t=_words(lang), loc=lambda value: i18n.localized(value, lang),
+        figures=lambda check: _figures(check, lang), version=__version__,
+        notebook=Path(result.notebook).name if result.notebook else "")
 
 
 def write_report(result: Result, path, lang: str = "es") -> None:
@@ -51,29 +66,13 @@ def write_report(result: Result, path, lang: str = "es") -> None:
 
 
 def render_index(results: list[Result], assignment_title: str, lang: str = "es", pass_fraction: float = 0.5) -> str:
-    results = sorted(results, key=lambda r: r.submission)
-    scores = [r.score for r in results]
-    max_score = max((r.max_score for r in results), default=0) or 1
-    bins = 10
-    histogram = [0] * bins
-    for score in scores:
-        histogram[min(bins - 1, int(score / max_score * bins))] += 1
-    questions = []
-    for check in (results[0].checks if results else []):
-        same = [c for r in results for c in r.checks if c.id == check.id]
-        questions.append({"id": check.id, "title": check.title, "max": check.max_score,
-                          "mean": statistics.fmean(c.score for c in same),
-                          "passed": sum(c.status == "pass" for c in same) / len(same),
-                          "manual": sum(c.status == "manual" for c in same) / len(same)})
+    """The class summary: statistics, score distribution, questions, and a link to every report."""
+    summary = summarize(results, pass_fraction)
     return _environment().get_template("index.html.j2").render(
-        lang=lang, t=lambda key: i18n.text(key, lang), title=assignment_title, results=results, n=len(results),
-        max_score=max_score, mean=statistics.fmean(scores) if scores else 0,
-        median=statistics.median(scores) if scores else 0,
-        pass_rate=sum(s >= pass_fraction * max_score for s in scores) / len(scores) if scores else 0,
-        histogram=histogram, hist_max=max(histogram), questions=questions,
-        hist_labels=[f"{i * 100 // bins}–{(i + 1) * 100 // bins}%" for i in range(bins)],
+        s=summary, title=assignment_title, lang=lang, t=_words(lang), loc=lambda value: i18n.localized(value, lang),
+        hist_max=max(summary.histogram) or 1,
         check_of=lambda r, qid: next((c for c in r.checks if c.id == qid), None))
 
 
-def write_index(results: list[Result], assignment_title: str, path, lang: str = "es") -> None:
-    write_text_atomic(Path(path), render_index(results, assignment_title, lang))
+def write_index(results: list[Result], assignment_title: str, path, lang: str = "es", pass_fraction: float = 0.5) -> None:
+    write_text_atomic(Path(path), render_index(results, assignment_title, lang, pass_fraction))
