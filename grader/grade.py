@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 
 from . import rubric as rubrics
-from .execute.runner import Execution, Limits, execute_notebook
+from .execute.runner import Execution, Limits, copy_untrusted, execute_notebook
 from .execute.sandbox import Sandbox, detect
 from .harvest import harvest
 from .result import CellRun, Result, load_result, write_json_atomic
@@ -152,6 +152,19 @@ def current_result(job: Job) -> Result | None:
     return previous if previous.fingerprint == {"execution": keys[0], "evaluation": keys[1]} else None
 
 
+def needs_execution(job: Job) -> bool:
+    """False when the notebook's saved execution can be re-used (only an evaluation is left to do)."""
+    try:
+        saved = json.loads((Path(job.out_dir) / "execution.json").read_text(encoding="utf-8"))
+        rubric = rubrics.load(job.assignment)
+        notebook_path = Path(job.notebook)
+        readable = read_notebook(notebook_path)[0] is not None
+        keys = _keys(job, rubric, detect(job.sandbox), notebook_path, readable, limits_for(rubric, job))
+        return saved.get("key") != keys[0]
+    except Exception:
+        return True
+
+
 def grade(job: Job, progress=None) -> Result:
     """Grade ``job``; writes result.json, report.html and the executed notebook."""
     started = time.monotonic()
@@ -197,8 +210,7 @@ def _execute(job, rubric, notebook, sandbox, limits, out, execution_key, progres
         models = out / "models"
         shutil.rmtree(models, ignore_errors=True)
         if execution.models_dir.is_dir():
-            shutil.copytree(execution.models_dir, models, symlinks=False,
-                            ignore=lambda folder, names: [n for n in names if (Path(folder) / n).is_symlink()])
+            copy_untrusted(execution.models_dir, models)
         execution.models_dir = models
     nbformat.write(execution.notebook, out / f"{job.submission}.ipynb")
     write_json_atomic(out / "execution.json", {

@@ -4,8 +4,11 @@
   grader may create them (as root on most Linux machines): the number of
   processes (a fork bomb stops there) and the memory of the whole kernel
   process tree (the OS kills it cleanly when it is exceeded).
-- ``prlimit`` on the kernel process: address space (a backstop for memory
-  where cgroups are not available) and the size of any one file it writes.
+- ``prlimit`` on the kernel process (:func:`rlimits_for`): address space (a
+  backstop for memory where cgroups are not available), the size of any one
+  file it writes, no core dumps, and, where no cgroup limits processes, the
+  number of processes of the kernel's uid (``RLIMIT_NPROC``; it does not
+  bind a process whose real uid is root, so it is set only for other uids).
 The runner's watchdog adds what these cannot: the memory check with a clear
 "out of memory at cell N", and the disk used in the scratch folder.
 """
@@ -26,12 +29,14 @@ class Cgroup:
 
     def __init__(self, processes: int, memory: int):
         self.paths: list[Path] = []
-        name = f"grader-{uuid.uuid4().hex[:12]}"
+        name = f"grader-{_OWNER}-{uuid.uuid4().hex[:8]}"  # who made it: see _sweep
         v1 = {"pids": ("pids.max", processes), "memory": ("memory.limit_in_bytes", memory)}
         if (CGROUP_ROOT / "pids").is_dir() or (CGROUP_ROOT / "memory").is_dir():
             for controller, (limit_file, value) in v1.items():
+                _sweep(CGROUP_ROOT / controller)
                 self._make(CGROUP_ROOT / controller / name, {limit_file: value})
         elif (CGROUP_ROOT / "cgroup.controllers").is_file():
+            _sweep(CGROUP_ROOT)
             self._make(CGROUP_ROOT / name, {"pids.max": processes, "memory.max": memory, "memory.swap.max": 0})
 
     def _make(self, path: Path, limits: dict) -> None:
@@ -50,12 +55,13 @@ class Cgroup:
     def active(self) -> bool:
         return bool(self.paths)
 
-    def wrap(self, argv: list[str]) -> list[str]:
-        """``argv`` started inside the group: a tiny shell joins it, then becomes ``argv``."""
-        if not self.paths:
-            return argv
-        joins = "; ".join(f"echo $$ > {path / 'cgroup.procs'}" for path in self.paths)
-        return ["/bin/sh", "-c", f'{joins}; exec "$@"', "grader-limits", *argv]
+    @property
+    def limits_processes(self) -> bool:
+        return any((path / "pids.max").is_file() for path in self.paths)
+
+    def procs_files(self) -> list[Path]:
+        """The files the kernel's launcher writes its pid to, to join the group before it starts anything."""
+        return [path / "cgroup.procs" for path in self.paths]
 
     def _read(self, *names: str) -> str | None:
         for path in self.paths:
@@ -96,26 +102,94 @@ class Cgroup:
     def close(self) -> None:
         """Kill whatever is left in the group (orphans of a fork bomb included) and remove it."""
         for path in self.paths:
-            for _ in range(100):  # up to about 5 s: killed processes must be reaped before rmdir works
-                try:
-                    pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
-                except OSError:
-                    break
-                for pid in pids:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
-                try:
-                    path.rmdir()
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            _empty_and_remove(path, tries=100)
 
 
-def prlimit_prefix(address_space: int, file_size: int) -> list[str]:
-    """Limits the kernel process inherits, set by util-linux ``prlimit`` when it exists."""
-    tool = shutil.which("prlimit")
-    if tool is None:
-        return []
-    return [tool, f"--as={address_space}", f"--fsize={file_size}", "--core=0", "--"]
+def _empty_and_remove(path: Path, tries: int) -> None:
+    for _ in range(tries):  # 100 tries: up to about 5 s, killed processes must be reaped before rmdir works
+        try:
+            pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
+        except OSError:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            path.rmdir()
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
+def _owner() -> str:
+    """This process, as ``pid-starttime``: a pid alone may be reused after the grader died."""
+    try:
+        import psutil
+        return f"{os.getpid()}-{int(psutil.Process().create_time())}"
+    except Exception:
+        return f"{os.getpid()}-0"
+
+
+_OWNER = _owner()
+
+
+def _owner_alive(name: str) -> bool | None:
+    """Whether the grader process that made group ``name`` still runs; None for names of another form."""
+    parts = name.split("-")
+    if len(parts) != 4 or not (parts[1].isdigit() and parts[2].isdigit()):
+        return None
+    import psutil
+    try:
+        return int(psutil.Process(int(parts[1])).create_time()) == int(parts[2])
+    except psutil.Error:
+        return False
+
+
+def _sweep(parent: Path, age: float = 600) -> None:
+    """Clean up after graders that were killed (kill -9 skips :meth:`Cgroup.close`).
+
+    A group whose grader is gone is emptied (its kernel, had it outlived the
+    grader, is killed) and removed; an empty group of an unknown owner is
+    removed once it is ``age`` seconds old.
+    """
+    now = time.time()
+    try:
+        groups = list(parent.glob("grader-*"))
+    except OSError:
+        return
+    for path in groups:
+        alive = _owner_alive(path.name)
+        if alive is False:
+            _empty_and_remove(path, tries=20)
+        elif alive is None:
+            try:
+                if now - path.stat().st_mtime > age:
+                    path.rmdir()  # fails, harmlessly, while a process is still inside
+            except OSError:
+                pass
+
+
+def rlimits_for(limits, sandbox, cgroup: Cgroup) -> dict[str, int]:
+    """prlimit resource limits of the kernel (names as ``prlimit --NAME=VALUE``)."""
+    rlimits = {"as": max(2 * limits.memory, 8 * 1024**3), "fsize": limits.disk, "core": 0}
+    if not cgroup.limits_processes:
+        from .sandbox import UNSHARE_UID
+        uid = UNSHARE_UID if sandbox.level == "unshare" else os.getuid()
+        if uid != 0:  # the limit counts every process of the uid: leave room for those already running
+            rlimits["nproc"] = limits.processes + _processes_of(uid)
+    return rlimits
+
+
+def _processes_of(uid: int) -> int:
+    """Processes and threads now running with real uid ``uid``."""
+    import psutil
+    total = 0
+    for process in psutil.process_iter(["uids", "num_threads"]):
+        try:
+            if process.info["uids"] and process.info["uids"].real == uid:
+                total += process.info["num_threads"] or 1
+        except psutil.Error:
+            continue
+    return total

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -29,13 +30,14 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from ..result import CellRun
 from . import cells as cell_policy
-from .limits import Cgroup, prlimit_prefix
+from .limits import Cgroup, rlimits_for
 from .sandbox import KERNEL_SUPPORT, Sandbox
 
 KERNEL_SUPPORT_INSIDE = "/opt/grader-kernel"
 DATA_INSIDE = "/opt/grader-data"
 INTERRUPT_GRACE = 10.0     # seconds a timed-out cell gets to answer an interrupt
 WATCH_INTERVAL = 0.2
+PROCESS_PRESSURE = 2.0     # seconds of new processes refused without pause before the kernel is stopped
 
 
 @dataclass
@@ -60,23 +62,69 @@ class Execution:
 
 
 class _CappedClient(NotebookClient):
-    """An nbclient that keeps at most ``output_limit`` bytes of output per cell."""
+    """An nbclient that keeps at most ``output_limit`` bytes of output per cell.
+
+    Each output message is measured as it arrives; what passes the cap is cut
+    (a stream's text is shortened, a rich output is replaced by a note) and
+    later outputs of the cell are dropped, so a notebook that prints 100 MB
+    never has more than one message of it in the grader's memory.
+    """
 
     output_limit = 1024**2
 
     def output(self, outs, msg, display_id, cell_index):
         kept = self._kept.setdefault(cell_index, 0)
-        if kept >= self.output_limit:
-            if cell_index not in self._cut:
-                self._cut.add(cell_index)
-                outs.append(nbformat.v4.new_output(
-                    "stream", name="stderr",
-                    text=f"\n[grader] output cut: more than {self.output_limit // 1024} KiB\n"))
+        error = msg["msg_type"] == "error"  # always kept (shortened): it tells how the cell ended
+        if kept >= self.output_limit and not error:
+            self._note_cut(outs, cell_index)
             return None
         out = super().output(outs, msg, display_id, cell_index)
-        if out is not None:
-            self._kept[cell_index] = kept + len(json.dumps(out))
+        if out is None:
+            return out
+        size = _size_of(out)
+        room = max(self.output_limit - kept, 0)
+        if error:
+            _shrink(out, room)
+        elif size > room:
+            _shrink(out, room)
+            self._note_cut(outs, cell_index)
+            size = room
+        self._kept[cell_index] = kept + size
         return out
+
+    def _update_display_id(self, display_id, msg):
+        data = msg.get("content", {}).get("data") or {}
+        if sum(len(str(value)) for value in data.values()) > self.output_limit:
+            msg["content"]["data"] = {"text/plain": f"[grader] output cut: more than {self.output_limit // 1024} KiB"}
+        super()._update_display_id(display_id, msg)
+
+    def _note_cut(self, outs, cell_index):
+        if cell_index not in self._cut:
+            self._cut.add(cell_index)
+            outs.append(nbformat.v4.new_output(
+                "stream", name="stderr",
+                text=f"\n[grader] output cut: more than {self.output_limit // 1024} KiB\n"))
+
+
+def _size_of(out) -> int:
+    if out.get("output_type") == "stream":
+        return len(out.get("text", ""))
+    return len(json.dumps(out))
+
+
+def _shrink(out, room: int) -> None:
+    """Cut one output down to about ``room`` bytes, in place."""
+    kind = out.get("output_type")
+    if kind == "stream":
+        out["text"] = out.get("text", "")[:max(room, 0)]
+    elif kind == "error":
+        out["ename"] = str(out.get("ename", ""))[:200]
+        out["evalue"] = str(out.get("evalue", ""))[:2000]
+        out["traceback"] = [line[:2000] for line in out.get("traceback", [])[:20]]
+    else:
+        text = str((out.get("data") or {}).get("text/plain", ""))[:max(room, 0)]
+        out["data"] = {"text/plain": text or "[grader] output cut"}
+        out["metadata"] = {}
 
 
 def execute_notebook(notebook: nbformat.NotebookNode, job_dir: Path, sandbox: Sandbox,
@@ -99,14 +147,14 @@ async def _execute(notebook, job_dir, sandbox, limits, legacy_keras, data_files,
     for name, path in data_files.items():
         inside = f"{DATA_INSIDE}/{Path(path).name}"
         readonly[str(path)] = inside
-        kernel_data[f"{name}_file"] = inside if sandbox.level == "bubblewrap" else str(path)
-    support = KERNEL_SUPPORT_INSIDE if sandbox.level == "bubblewrap" else str(KERNEL_SUPPORT)
+        kernel_data[f"{name}_file"] = inside if sandbox.isolated else str(path)
+    support = KERNEL_SUPPORT_INSIDE if sandbox.isolated else str(KERNEL_SUPPORT)
     env = _kernel_env(work, support, limits, {"outdir": str(models_dir), "legacy_keras": legacy_keras, **kernel_data})
     cgroup = Cgroup(limits.processes, int(limits.memory * 1.1))  # the watchdog acts first, with a clear message
-    argv = cgroup.wrap(prlimit_prefix(max(2 * limits.memory, 8 * 1024**3), limits.disk) + sandbox.command(
+    argv = sandbox.command(
         [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
          "--IPKernelApp.extensions=['grader_kernel']", "--HistoryManager.enabled=False"],
-        work, connection_dir, readonly))
+        job_dir, work, connection_dir, readonly, rlimits_for(limits, sandbox, cgroup), cgroup.procs_files())
     (spec_dir / "grader" / "kernel.json").write_text(json.dumps(
         {"argv": argv, "display_name": "grader sandbox", "language": "python", "interrupt_mode": "message"}))
 
@@ -119,14 +167,14 @@ async def _execute(notebook, job_dir, sandbox, limits, legacy_keras, data_files,
     client.output_limit, client._kept, client._cut = limits.output, {}, set()
     runs = [CellRun(index=i, status="not_run") for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
     by_index = {run.index: run for run in runs}
-    state = {"cell": None, "oom": False, "disk": False, "peak": 0, "cgroup": cgroup}
+    state = {"cell": None, "oom": False, "disk": False, "procs": False, "peak": 0, "cgroup": cgroup}
     problems: list[str] = []
 
     kernel_log = open(job_dir / "kernel.log", "wb")
 
     async def run_cells():
         async with client.async_setup_kernel(env=env, cwd=str(work), stdout=kernel_log, stderr=kernel_log):
-            watchdog = asyncio.ensure_future(_watch(km, limits, work, state))
+            watchdog = asyncio.ensure_future(_watch(km, limits, job_dir, state))
             try:
                 for run in runs:
                     if not await _run_cell(client, km, notebook.cells[run.index], run, limits, state, progress):
@@ -150,7 +198,10 @@ async def _execute(notebook, job_dir, sandbox, limits, legacy_keras, data_files,
         refused = cgroup.processes_refused()
         cgroup.close()
         kernel_log.close()
-    if refused:
+    if state["procs"]:
+        problems.append(f"Too many processes at cell {state['procs']}: the notebook kept starting processes "
+                        f"past the limit of {limits.processes} (a fork bomb?) and was stopped.")
+    elif refused:
         problems.append(f"The notebook tried to run more than {limits.processes} processes at once; "
                         f"new processes were refused ({refused} time(s)).")
     for run in runs:
@@ -184,7 +235,7 @@ async def _run_cell(client, km, cell, run, limits, state, progress) -> bool:
         run.status = "ok"
         for output in reply.get("outputs", []):
             if output.get("output_type") == "error":
-                run.status, run.error_name = "error", output.get("ename", "")
+                run.status, run.error_name = "error", str(output.get("ename", ""))[:200]
                 run.error_message = str(output.get("evalue", ""))[:2000]
     except CellTimeoutError:
         run.status, run.error_name = "timeout", "CellTimeout"
@@ -196,10 +247,11 @@ async def _run_cell(client, km, cell, run, limits, state, progress) -> bool:
         if not state["oom"] and state["cgroup"].oom_killed():  # the OS's memory limit struck before the watchdog
             state["oom"] = run.index + 1
         run.status = "killed"
-        run.error_name = "OutOfMemory" if state["oom"] else "DiskLimit" if state["disk"] else "KernelDied"
-        run.error_message = ("the kernel used more memory than allowed and was stopped" if state["oom"]
-                             else "the notebook wrote more data than allowed and was stopped" if state["disk"]
-                             else "the kernel died (the process exited or was killed)")
+        run.error_name, run.error_message = (
+            ("OutOfMemory", "the kernel used more memory than allowed and was stopped") if state["oom"] else
+            ("ProcessLimit", "the notebook kept starting processes past the limit and was stopped") if state["procs"]
+            else ("DiskLimit", "the notebook wrote more data than allowed and was stopped") if state["disk"]
+            else ("KernelDied", "the kernel died (the process exited or was killed)"))
         return False
     finally:
         cell.source = original
@@ -223,31 +275,56 @@ async def _interrupt(client, km) -> bool:
     return False
 
 
-async def _watch(km, limits: Limits, work: Path, state: dict):
-    """Stop the kernel when its process tree holds too much memory or its folder too much data."""
-    ticks = 0
+async def _watch(km, limits: Limits, job_dir: Path, state: dict):
+    """Stop the kernel when its process tree holds too much memory, keeps hitting the process
+    limit (a fork bomb) or its folder holds too much data."""
+    ticks, refused_before, pressed = 0, 0, 0
+    cgroup = state["cgroup"]
     while True:
         await asyncio.sleep(WATCH_INTERVAL)
         ticks += 1
         process = getattr(km.provisioner, "process", None)
         if process is None:
             continue
-        rss = state["cgroup"].memory_usage()
+        rss = cgroup.memory_usage()
+        tree = _tree(process.pid) if rss is None or not cgroup.limits_processes else []
         if rss is None:  # no cgroup: the sum of RSS counts pages shared by forked children more than once
-            try:
-                root = psutil.Process(process.pid)
-                rss = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
-            except psutil.Error:
-                rss = 0
+            rss = sum(_safe(lambda p: p.memory_info().rss, p) for p in tree)
+        if cgroup.limits_processes:  # new processes refused since the last look
+            refused = cgroup.processes_refused()
+            at_limit, refused_before = refused > refused_before, refused
+        else:  # RLIMIT_NPROC refuses them (not for a uid that is root's): count threads too, as it does
+            count = sum(_safe(lambda p: p.num_threads(), p) for p in tree)
+            at_limit = count >= limits.processes
+            if count > 2 * limits.processes:  # nothing refuses them: stop it now
+                pressed = int(PROCESS_PRESSURE / WATCH_INTERVAL)
+        pressed = pressed + 1 if at_limit else 0
         state["peak"] = max(state["peak"], rss)
-        if rss > limits.memory:
+        if pressed * WATCH_INTERVAL >= PROCESS_PRESSURE:
+            state["procs"] = (state["cell"] or 0) + 1
+        elif rss > limits.memory:
             state["oom"] = (state["cell"] or 0) + 1
-        elif ticks % 5 == 0 and _folder_size(work, limits.disk) > limits.disk:
+        elif ticks % 5 == 0 and _folder_size(job_dir, limits.disk) > limits.disk:
             state["disk"] = (state["cell"] or 0) + 1
         else:
             continue
         await _kill(km)
         return
+
+
+def _tree(pid: int) -> list:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _safe(measure, process) -> int:
+    try:
+        return measure(process)
+    except psutil.Error:
+        return 0
 
 
 def _folder_size(folder: Path, limit: int) -> int:
@@ -263,6 +340,28 @@ def _folder_size(folder: Path, limit: int) -> int:
             if total > limit or seen > 100_000:
                 return limit + 1
     return total
+
+
+def copy_untrusted(source: Path, target: Path) -> None:
+    """Copy a folder the kernel wrote: regular files and folders only, with plain modes.
+
+    Symbolic links, FIFOs, sockets and devices are left behind, and no mode is
+    copied: a set-uid file made in the sandbox (by a uid that is root's outside,
+    when the grader runs as root) must not become a set-uid file in the output.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    os.chmod(target, 0o755)
+    for entry in os.scandir(source):
+        destination = target / entry.name
+        if entry.is_symlink():
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            copy_untrusted(Path(entry.path), destination)
+        elif entry.is_file(follow_symlinks=False):
+            with open(entry.path, "rb", opener=lambda path, flags: os.open(path, flags | os.O_NOFOLLOW)) as src, \
+                    open(destination, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1024 * 1024)
+            os.chmod(destination, 0o644)
 
 
 async def _kill(km):

@@ -1,0 +1,259 @@
+"""The sandbox around the student's kernel, level by level, measured from inside a real kernel.
+
+Each available level (bubblewrap; unshare when the tests run as root; none)
+runs a probe notebook that looks for everything it must not see or do, and
+notebooks that hit each resource limit. The host side checks what the
+kernel could not report itself (a loopback listener that must see nothing).
+"""
+import json
+import os
+import shutil
+import socket
+import stat
+import sys
+import threading
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.execute import sandbox as sandboxes
+from grader.execute.runner import Limits, copy_untrusted, execute_notebook
+
+REPO = Path(__file__).resolve().parent.parent
+LEVELS = [pytest.param("bubblewrap", marks=pytest.mark.skipif(shutil.which("bwrap") is None, reason="no bwrap")),
+          pytest.param("unshare", marks=pytest.mark.skipif(os.geteuid() != 0, reason="the unshare level needs root")),
+          "none"]
+ISOLATED = LEVELS[:2]
+
+
+def run(level, *sources, **limits):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    settings = {"cell_timeout": 30, "notebook_timeout": 90, **limits}
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="grader-test-job-") as job:
+        execution = execute_notebook(notebook, Path(job), sandboxes.detect(level), Limits(**settings))
+        texts = ["".join(o.get("text", "") for o in cell.outputs) for cell in execution.notebook.cells]
+        return execution, texts
+
+
+# --- the launcher -------------------------------------------------------------------------------
+
+def test_bubblewrap_binds_only_what_a_kernel_needs(tmp_path):
+    argv = sandboxes.Sandbox("bubblewrap").command(["python"], tmp_path, tmp_path / "work", tmp_path / "conn",
+                                                   {"/data/x.npz": "/opt/grader-data/x.npz"})
+    text = " ".join(argv)
+    for flag in ("--unshare-all", "--unshare-user", "--cap-drop ALL", "--die-with-parent", "--new-session",
+                 "--ro-bind /proc/sys /proc/sys", "--remount-ro /"):
+        assert flag in text
+    sources = [argv[i + 1] for i, a in enumerate(argv) if a in ("--ro-bind", "--bind")]
+    assert sys.prefix in sources  # the virtual environment, exactly its folder
+    for forbidden in (str(REPO), str(REPO / "rubrics"), str(REPO / "reference"), "/etc", "/root", str(Path.home()),
+                      "/etc/shadow", "/etc/ssl/private", "/home", "/sys", "/run", "/var"):
+        assert forbidden not in sources, forbidden
+    assert sources.count(str(tmp_path / "work")) == 1 and "/data/x.npz" in sources
+
+
+def test_every_level_joins_the_cgroup_and_sets_rlimits_first(tmp_path):
+    for level in ("bubblewrap", "unshare", "none"):
+        argv = sandboxes.Sandbox(level).command(["python"], tmp_path, tmp_path / "w", tmp_path / "c", {},
+                                                {"as": 8 << 30, "fsize": 1 << 30, "core": 0},
+                                                [Path("/sys/fs/cgroup/pids/grader-x/cgroup.procs")])
+        assert argv[:2] == ["/bin/sh", "-c"] and "grader-x/cgroup.procs" in argv[2]
+        if shutil.which("prlimit"):
+            assert any(a.endswith("prlimit") for a in argv[:6]) and "--fsize=1073741824" in argv
+        assert argv[-1] == "python"
+
+
+def test_detect_names_the_level_and_warns_below_bubblewrap():
+    assert sandboxes.detect("none").level == "none"
+    assert "WITHOUT a sandbox" in sandboxes.detect("none").warning
+    with pytest.raises(RuntimeError):
+        sandboxes.detect("chroot-jail")
+    if shutil.which("bwrap"):
+        assert sandboxes.detect("auto") == sandboxes.Sandbox("bubblewrap")
+    if os.geteuid() == 0:
+        assert "fallback sandbox" in sandboxes.detect("unshare").warning
+
+
+def test_copy_untrusted_keeps_only_plain_files(tmp_path):
+    source = tmp_path / "models"
+    (source / "sub").mkdir(parents=True)
+    (source / "model.keras").write_bytes(b"PK")
+    (source / "sub" / "x.json").write_text("{}")
+    (source / "tool").write_bytes(b"#!/bin/sh\n")
+    (source / "tool").chmod(0o6755)
+    (source / "link.keras").symlink_to("/etc/passwd")
+    os.mkfifo(source / "fifo.keras")
+    copy_untrusted(source, tmp_path / "out")
+    copied = {p.relative_to(tmp_path / "out").as_posix(): p.lstat().st_mode for p in (tmp_path / "out").rglob("*")}
+    assert set(copied) == {"model.keras", "sub", "sub/x.json", "tool"}
+    assert all(not mode & (stat.S_ISUID | stat.S_ISGID | stat.S_IXUSR) for name, mode in copied.items() if name != "sub")
+
+
+def _cgroups_here() -> bool:
+    from grader.execute.limits import Cgroup
+    group = Cgroup(16, 1 << 30)
+    group.close()
+    return group.active
+
+
+@pytest.mark.skipif(not _cgroups_here(), reason="needs cgroups the tests may create (root)")
+def test_a_kernel_left_by_a_killed_grader_is_cleaned_up_by_the_next_one():
+    import subprocess
+    import uuid
+    from grader.execute.limits import CGROUP_ROOT, Cgroup
+    controller = CGROUP_ROOT / "pids" if (CGROUP_ROOT / "pids").is_dir() else CGROUP_ROOT
+    orphan = controller / f"grader-999999-1-{uuid.uuid4().hex[:8]}"  # made by a grader that no longer runs
+    orphan.mkdir()
+    survivor = subprocess.Popen(["sleep", "300"])
+    (orphan / "cgroup.procs").write_text(str(survivor.pid))
+    Cgroup(64, 1 << 30).close()
+    assert survivor.wait(timeout=10) == -9 and not orphan.exists()
+
+
+# --- what a kernel can see and do, level by level -------------------------------------------------
+
+PROBE = r'''
+import json, os, socket
+report = {"uid": os.getuid(), "cwd": os.getcwd()}
+status = open("/proc/self/status").read()
+report["caps"] = [l.split()[1] for l in status.splitlines() if l.startswith("CapEff")][0]
+report["nnp"] = [l.split()[1] for l in status.splitlines() if l.startswith("NoNewPrivs")][0]
+def visible(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+report["visible"] = {p: visible(p) for p in PATHS}
+report["repo"] = sorted(os.listdir(REPO)) if visible(REPO) else None
+report["home"] = sorted(os.listdir(HOME)) if visible(HOME) else None
+def writes(path):
+    try:
+        with open(path, "w") as handle:
+            handle.write("x")
+        return True
+    except OSError:
+        return False
+report["writes"] = {p: writes(p) for p in WRITES}
+def sysctl():
+    if not SYSCTL:
+        return None
+    try:
+        value = open("/proc/sys/kernel/core_pattern").read()
+        open("/proc/sys/kernel/core_pattern", "w").write(value)
+        return True
+    except OSError:
+        return False
+report["sysctl"] = sysctl()
+try:
+    socket.create_connection(("127.0.0.1", PORT), timeout=3).close()
+    report["loopback"] = "connected"
+except OSError as error:
+    report["loopback"] = str(error)
+print("REPORT" + json.dumps(report))
+'''
+
+
+@pytest.fixture
+def listener():
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    seen, stop = [], threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+                seen.append(1)
+                connection.close()
+            except OSError:
+                continue
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], seen
+    stop.set()
+    thread.join(5)
+    server.close()
+
+
+def probe(level, port, tmp_path, write_outside=True):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("answers")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "grader"
+    paths = [str(REPO / "rubrics"), str(REPO / "reference"), str(REPO / "submissions"), str(REPO / "grader"),
+             str(secret), str(cache), str(Path.home() / ".bash_history"), str(Path.home() / ".ssh"),
+             "/etc/shadow", "/etc/ssl/private", "/sys", "/home"]
+    writes = [str(tmp_path / "planted"), "/usr/planted", "/etc/planted", str(Path(sys.prefix) / "planted")]
+    writes = (writes if write_outside else []) + ["planted"]  # without a sandbox, writing outside would succeed
+    header = (f"PATHS = {paths!r}\nWRITES = {writes!r}\nREPO = {str(REPO)!r}\nHOME = {str(Path.home())!r}\n"
+              f"PORT = {port}\nSYSCTL = {write_outside!r}\n")
+    execution, texts = run(level, header + PROBE)
+    assert execution.cells[0].status == "ok", execution.cells[0]
+    report = json.loads(texts[0].split("REPORT", 1)[1])
+    return report, paths, writes, tmp_path
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("level", ISOLATED)
+def test_isolated_levels_hide_the_host(level, listener, tmp_path):
+    port, seen = listener
+    report, paths, writes, _ = probe(level, port, tmp_path)
+    assert report["uid"] != 0 and report["caps"] == "0000000000000000" and report["nnp"] == "1"
+    assert not any(report["visible"].values()), {p: v for p, v in report["visible"].items() if v}
+    if str(Path(sys.prefix)).startswith(str(REPO) + "/"):  # the venv lives in the repository: only it shows
+        assert report["repo"] == [Path(sys.prefix).name]
+    # the home folder shows nothing but the way to Python when Python lives there (pyenv)
+    python_paths = {Path(p).relative_to(Path.home()).parts[0] for p in (sys.prefix, sys.base_prefix)
+                    if Path(p).is_relative_to(Path.home())}
+    assert report["home"] is None or set(report["home"]) <= python_paths, report["home"]
+    assert report["writes"] == {**{p: False for p in writes[:-1]}, "planted": True}  # only its scratch folder
+    assert not (tmp_path / "planted").exists()
+    assert report["sysctl"] is False  # host-wide settings such as kernel.core_pattern stay read-only
+    assert "connected" not in report["loopback"] and seen == []
+
+
+@pytest.mark.kernel
+def test_level_none_runs_without_isolation_and_says_so(listener, tmp_path):
+    port, seen = listener
+    report, _, _, _ = probe("none", port, tmp_path, write_outside=False)
+    assert report["visible"][str(REPO / "rubrics")]  # nothing hidden: which is why it warns
+    assert sandboxes.detect("none").warning
+
+
+# --- limits, at every level -----------------------------------------------------------------------
+
+@pytest.mark.kernel
+@pytest.mark.slow
+@pytest.mark.parametrize("level", LEVELS)
+def test_limits_stop_the_kernel_with_a_reason(level):
+    hog, texts = run(level, "hog = []\nwhile True:\n    hog.append(bytearray(50_000_000))", "print('after')",
+                     memory=768 * 1024**2)
+    assert [c.status for c in hog.cells] == ["killed", "not_run"] and hog.cells[0].error_name == "OutOfMemory"
+    assert any(p.startswith("Out of memory at cell 1") for p in hog.problems)
+
+    bomb, _ = run(level, "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
+                  processes=64)
+    assert bomb.cells[0].status == "killed" and bomb.cells[0].error_name in ("ProcessLimit", "OutOfMemory")
+
+    disk, _ = run(level, "import time\nblock = b'z' * 10_000_000\nfor i in range(100):\n    open(f'f{i}', 'wb').write(block)\n    time.sleep(0.05)",
+                  disk=200 * 1024**2)
+    assert disk.cells[0].error_name == "DiskLimit" and any("Disk limit exceeded at cell 1" in p for p in disk.problems)
+
+    big, _ = run(level, "open('big', 'wb').write(b'z' * 300_000_000)", disk=200 * 1024**2)
+    assert big.cells[0].error_name == "OSError"  # one file past the limit: refused by RLIMIT_FSIZE
+
+    loud, texts = run(level, "for i in range(200_000):\n    print('x' * 99)", "print('after')", output=64 * 1024)
+    assert [c.status for c in loud.cells] == ["ok", "ok"] and "[grader] output cut" in texts[0]
+    assert len(texts[0]) < 80 * 1024
+
+    loop, _ = run(level, "while True:\n    pass", "print('after')", cell_timeout=3)
+    assert [c.status for c in loop.cells] == ["timeout", "ok"]  # interrupted; the kernel lives on
+
+    stubborn, _ = run(level, "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                             "while True:\n    time.sleep(0.1)", "print('after')", cell_timeout=3)
+    assert [c.status for c in stubborn.cells] == ["timeout", "not_run"]
+
+    parent, _ = run(level, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nimport time\ntime.sleep(1)")
+    assert parent.cells[0].status in ("ok", "killed", "error")  # and this test process is still alive
