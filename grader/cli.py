@@ -10,8 +10,8 @@ import threading
 from pathlib import Path
 
 from . import rubric as rubrics
-from .batch import (MANUAL_SCORES, BatchError, default_workers, find_submissions, grade_all, local_executor,
-                    read_manual_scores, reference_job, reference_values, run_job, run_seed, safe_id)
+from .batch import (MANUAL_SCORES, BatchError, default_workers, die_with_parent, find_submissions, grade_all,
+                    local_executor, read_manual_scores, reference_job, reference_values, run_job, run_seed, safe_id)
 from .grade import Job
 from .result import Result
 
@@ -35,8 +35,15 @@ def _positive(text: str) -> float:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad options get one line naming the problem (and where to look), not the whole usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grader", description="Grade deep-learning notebook assignments.")
+    parser = _Parser(prog="grader", description="Grade deep-learning notebook assignments.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def grading_options(command):
@@ -183,7 +190,8 @@ def _warn_reference(reference: Result) -> None:
 
 def cmd_grade(args) -> int:
     if not args.submissions.is_dir():
-        raise BatchError(f"{args.submissions}: no such folder")
+        raise BatchError(f"{args.submissions}: " + ("not a folder (to grade one notebook, use grader check)"
+                                                    if args.submissions.exists() else "no such folder"))
     found = find_submissions(args.submissions)
     if not found:
         raise BatchError(f"{args.submissions}: no .ipynb notebooks found")
@@ -247,6 +255,14 @@ def cmd_grade(args) -> int:
             if not args.threads:
                 from .execute.warmup import cores
                 todo = [replace(job, threads=max(1, cores() // workers)) for job in todo]
+    if not args.cluster and workers > 1 and todo != []:
+        from .grade import needs_execution
+        ref_job = reference_job(rubric, template)
+        candidates = todo if todo is not None else [
+            replace(template, submission=sid, notebook=str(path), out_dir=str(args.out / sid))
+            for sid, path in found.items()]
+        if (reference is not None or not needs_execution(ref_job)) and not any(map(needs_execution, candidates)):
+            workers = 1  # only evaluations left: one TensorFlow import here beats one per worker process
     if todo != []:  # workers start only when there is something to run or evaluate
         pool = _executor(args, workers)
         with pool as (executor, queue):
@@ -262,9 +278,9 @@ def cmd_grade(args) -> int:
                 template = _with_reference(rubric, template, executor, queue, progress)
                 progress.forget("reference")
                 todo = still_to_grade(template)
-            print(f"Grading {len(todo)} submission(s) of {rubric.name} with "
-                  + (f"the Dask cluster at {args.cluster}" if args.cluster else f"{workers} worker(s)")
-                  + f" → {args.out}", file=sys.stderr)
+            progress.note(f"Grading {len(todo)} submission(s) of {rubric.name} with "
+                          + (f"the Dask cluster at {args.cluster}" if args.cluster else f"{workers} worker(s)")
+                          + f" → {args.out}")
             grade_all(todo, executor, queue, on_done, retries=pool.retries, window=pool.window)
     print(f"Done: {len(found)} submission(s), {len(found) - len(todo or [])} unchanged and re-used. "
           f"Gradebook: {args.out / 'gradebook.csv'}  Summary: {args.out / 'index.html'}", file=sys.stderr)
@@ -299,7 +315,9 @@ class _executor:
             self.executor = _InProcess()
             return self.executor, _DirectQueue()
         import multiprocessing
-        self.manager = multiprocessing.get_context("spawn").Manager()
+        from multiprocessing.managers import SyncManager
+        self.manager = SyncManager(ctx=multiprocessing.get_context("spawn"))
+        self.manager.start(die_with_parent)  # after a kill -9 of the grader it must not linger
         self.executor = local_executor(self.workers)
         return self.executor, self.manager.Queue()
 
@@ -413,7 +431,11 @@ def _title(rubric, lang: str) -> str:
 
 def cmd_check(args) -> int:
     if not args.notebook.is_file():
-        raise BatchError(f"{args.notebook}: no such file")
+        raise BatchError(f"{args.notebook}: " + ("a folder, not a notebook" if args.notebook.is_dir() else "no such file"))
+    from .grade import read_notebook
+    notebook, problems = read_notebook(args.notebook)
+    if notebook is None:  # a student checking the wrong file: say so, do not grade it as zero
+        raise BatchError(problems[-1].rstrip("."))
     rubric, manual, template = _prepare(args, args.notebook.parent, 1)
     from dataclasses import replace
     sid = safe_id(args.notebook.stem)

@@ -23,6 +23,21 @@ class Progress:
         self.lock = threading.Lock()
         self._drawn = 0
         self.reused = 0     # finished without running anything: they say nothing about time left
+        if self.tty:  # the running times tick even while no event arrives
+            threading.Thread(target=self._tick, name="grader-progress", daemon=True).start()
+
+    def _tick(self) -> None:
+        while True:
+            time.sleep(1.0)
+            with self.lock:
+                if self.running:
+                    self._draw()
+
+    def note(self, text: str) -> None:
+        """A message of the batch's own, printed above the status lines."""
+        with self.lock:
+            self._line(text)
+            self._draw()
 
     def event(self, event: dict) -> None:
         with self.lock:

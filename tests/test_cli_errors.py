@@ -8,9 +8,9 @@ import pytest
 from grader.rubric import RUBRICS_DIR
 
 
-def run(*arguments, cwd=None):
+def run(*arguments, cwd=None, env=None):
     return subprocess.run([sys.executable, "-m", "grader", *arguments], capture_output=True, text=True,
-                          timeout=120, cwd=cwd)
+                          timeout=120, cwd=cwd, env=env)
 
 
 def one_line_error(completed, *words):
@@ -74,8 +74,89 @@ def test_bad_manual_scores(tmp_path):
 
 
 def test_bad_memory_limit(tmp_path):
-    completed = run("grade", str(tmp_path), "-a", "binary-addition", "--out", str(tmp_path / "o"), "--memory-limit", "lots")
-    assert completed.returncode == 2 and "Traceback" not in completed.stderr and "--memory-limit" in completed.stderr
+    one_line_error(run("grade", str(tmp_path), "-a", "binary-addition", "--out", str(tmp_path / "o"),
+                       "--memory-limit", "lots"), "--memory-limit", "'lots' is not a size")
+
+
+def test_bad_timeout(tmp_path):
+    one_line_error(run("grade", str(tmp_path), "-a", "binary-addition", "--out", str(tmp_path / "o"),
+                       "--cell-timeout", "-3"), "--cell-timeout", "not a positive number")
+
+
+def test_missing_option(tmp_path):
+    one_line_error(run("grade", str(tmp_path), "--out", str(tmp_path / "o")), "--assignment")
+
+
+def test_grade_given_a_file(tmp_path):
+    (tmp_path / "one.ipynb").write_text("{}")
+    one_line_error(run("grade", str(tmp_path / "one.ipynb"), "-a", "binary-addition", "--out", str(tmp_path / "o")),
+                   "one.ipynb", "not a folder", "grader check")
+
+
+def test_check_a_file_that_is_not_a_notebook(tmp_path):
+    (tmp_path / "notes.txt").write_text("my notes")
+    one_line_error(run("check", str(tmp_path / "notes.txt"), "-a", "binary-addition", "--out", str(tmp_path / "o")),
+                   "notes.txt", "not a Jupyter notebook")
+
+
+def test_check_a_broken_notebook(tmp_path):
+    (tmp_path / "mine.ipynb").write_text('{"cells": [')
+    one_line_error(run("check", str(tmp_path / "mine.ipynb"), "-a", "binary-addition", "--out", str(tmp_path / "o")),
+                   "mine.ipynb", "not a Jupyter notebook")
+
+
+def test_check_a_folder(tmp_path):
+    (tmp_path / "mine.ipynb").mkdir()
+    one_line_error(run("check", str(tmp_path / "mine.ipynb"), "-a", "binary-addition"), "mine.ipynb", "a folder")
+
+
+def test_check_unknown_assignment(tmp_path):
+    (tmp_path / "mine.ipynb").write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}')
+    one_line_error(run("check", str(tmp_path / "mine.ipynb"), "-a", "astrology"), "unknown assignment 'astrology'")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_check_unreadable_notebook(tmp_path):
+    notebook = tmp_path / "mine.ipynb"
+    notebook.write_text("{}")
+    notebook.chmod(0)
+    one_line_error(run("check", str(notebook), "-a", "binary-addition"), "mine.ipynb", "cannot be read")
+
+
+def test_rubric_that_is_not_toml(tmp_path):
+    (tmp_path / "rubric.toml").write_text("[assignment\nname =")
+    (tmp_path / "a.ipynb").write_text("{}")
+    one_line_error(run("grade", str(tmp_path), "-a", str(tmp_path / "rubric.toml"), "--out", str(tmp_path / "o")),
+                   "rubric.toml", "not valid TOML")
+
+
+def test_rubric_file_missing(tmp_path):
+    (tmp_path / "a.ipynb").write_text("{}")
+    one_line_error(run("grade", str(tmp_path), "-a", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "o")),
+                   "nope.toml")
+
+
+def test_rubric_without_its_reference(tmp_path):
+    (tmp_path / "rubric.toml").write_text('[assignment]\nname = "x"\nreference = "gone.ipynb"\n[[questions]]\n'
+                                          'id = "Q1"\n  [[questions.checks]]\n  kind = "code_runs"\n  points = 1\n')
+    (tmp_path / "a.ipynb").write_text("{}")
+    one_line_error(run("grade", str(tmp_path), "-a", str(tmp_path / "rubric.toml"), "--out", str(tmp_path / "o")),
+                   "gone.ipynb", "does not exist")
+
+
+def test_output_folder_that_cannot_exist(tmp_path):
+    """Not writable even for root: a folder inside /proc."""
+    (tmp_path / "a.ipynb").write_text("{}")
+    one_line_error(run("grade", str(tmp_path), "-a", "binary-addition", "--out", "/proc/grader-out"),
+                   "/proc/grader-out", "not writable")
+
+
+def test_sandbox_that_is_not_installed(tmp_path):
+    """--sandbox bubblewrap on a machine without bwrap (here: a PATH without it)."""
+    (tmp_path / "a.ipynb").write_text("{}")
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable)}
+    one_line_error(run("grade", str(tmp_path), "-a", "binary-addition", "--out", str(tmp_path / "o"),
+                       "--sandbox", "bubblewrap", env=env), "--sandbox bubblewrap", "not installed")
 
 
 def test_shipped_rubrics_are_found():
