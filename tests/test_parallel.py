@@ -152,8 +152,8 @@ def test_cluster_workers_pin_their_threads_to_their_share_of_the_cores(cluster):
     workers = list(client.scheduler_info()["workers"])
     assert [client.submit(threads_here, workers=[w], pure=False).result() for w in workers] == [share, share]
     assert [client.submit(pin_threads, 0, workers=[w], pure=False).result() for w in workers] == [share, share]
-    assert set(client.run(os.environ.get, "TF_NUM_INTRAOP_THREADS").values()) == {str(share)}
-    assert set(client.run(os.environ.get, "TF_NUM_INTEROP_THREADS").values()) == {"1"}
+    assert set(client.run(os.getenv, "TF_NUM_INTRAOP_THREADS").values()) == {str(share)}
+    assert set(client.run(os.getenv, "TF_NUM_INTEROP_THREADS").values()) == {"1"}
 
 
 class Killer(threading.Thread):
