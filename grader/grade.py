@@ -192,7 +192,7 @@ def grade(job: Job, progress=None) -> Result:
         progress({"event": "reused_execution"})
     progress({"event": "evaluate"})
     evaluated = time.monotonic()
-    result = _evaluate(job, rubric, notebook_path, execution, read_problems, sandbox)
+    result = _evaluate(job, rubric, notebook_path, execution, read_problems, sandbox, out)
     result.timings = {"execute": round(execution.seconds, 2) if execution else 0.0,
                       "evaluate": round(time.monotonic() - evaluated, 2),
                       "total": round(time.monotonic() - started, 2)}
@@ -234,8 +234,8 @@ def _saved_execution(out: Path, execution_key: str) -> Execution | None:
         return None
 
 
-def _evaluate(job, rubric, notebook_path, execution, read_problems, sandbox) -> Result:
-    from .evaluate import evaluate
+def _evaluate(job, rubric, notebook_path, execution, read_problems, sandbox, out: Path) -> Result:
+    from .evaluate import Memo, evaluate
     from .evaluate.data import get_kind
 
     labels = {q.id: q.labels for q in rubric.questions}
@@ -244,7 +244,10 @@ def _evaluate(job, rubric, notebook_path, execution, read_problems, sandbox) -> 
         harvested = Harvest([], [], {}, [], [])
     else:
         harvested = harvest(execution, labels)
-    checks, measured, refused = evaluate(harvested, rubric, _data_cache(job.seed), job.lang, job.reference, job.manual)
+    memo = Memo(out / "measurements.json", version=evaluator_digest() + environment_digest())
+    checks, measured, refused = evaluate(harvested, rubric, _data_cache(job.seed), job.lang, job.reference,
+                                         job.manual, memo)
+    memo.save()
     sources = {}
     for kind in {c.options["data"] for q in rubric.questions for c in q.checks if "data" in c.options}:
         describe = getattr(get_kind(kind), "description", None)

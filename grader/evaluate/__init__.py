@@ -14,19 +14,22 @@ from ..result import Check
 from ..rubric import Question, Rubric
 from .checks import KINDS
 from .context import Context, DataCache, Part
+from .memo import Memo
 
-__all__ = ["evaluate", "DataCache"]
+__all__ = ["evaluate", "DataCache", "Memo"]
 
 
 def evaluate(harvest: Harvest, rubric: Rubric, data: DataCache, lang: str = "es",
-             reference: dict | None = None, manual: dict | None = None) -> tuple[list[Check], dict, list[str]]:
+             reference: dict | None = None, manual: dict | None = None,
+             memo: Memo | None = None) -> tuple[list[Check], dict, list[str]]:
     """Grade every question; returns the checks, the measured values and problems.
 
     ``reference`` holds the reference solution's measured values (None while
     grading the reference itself); ``manual`` maps question ids to the
-    instructor's ``{"points": .., "comment": ..}`` for human-review parts.
+    instructor's ``{"points": .., "comment": ..}`` for human-review parts;
+    ``memo`` remembers what the models measured for the next run (see memo).
     """
-    ctx = Context(harvest, rubric, data, lang, reference)
+    ctx = Context(harvest, rubric, data, lang, reference, memo)
     checks = []
     for question in rubric.questions:
         parts = []

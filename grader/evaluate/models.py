@@ -42,6 +42,11 @@ class ModelInfo:
     layers: list[dict] = field(default_factory=list)     # {"class", "units", "activation", "name"}
     loss: str = ""                                       # the loss it was compiled with, normalised
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelInfo":
+        shape = lambda value: None if value is None else tuple(value)  # noqa: E731  (JSON made it a list)
+        return cls(shape(data["input_shape"]), shape(data["output_shape"]), data["layers"], data["loss"])
+
     @property
     def layer_classes(self) -> set[str]:
         return {layer["class"] for layer in self.layers}

@@ -20,14 +20,20 @@ def training_curve(ctx: Context, chosen) -> list[dict]:
 
 
 def measure(ctx: Context, spec, chosen) -> tuple[dict, list]:
-    """Metrics of ``chosen`` on the check's fresh data, and a picture of them."""
+    """Metrics of ``chosen`` on the check's fresh data, and a picture of them (remembered: see memo)."""
     options = spec.options
-    kind = get_kind(options["data"])
-    dataset = ctx.data.get(options["data"], options.get("params", {}), int(options.get("samples", 2000)))
-    predictions = ctx.predict(chosen, dataset.x)
-    metrics = kind.score(dataset, predictions)
-    figure = kind.figure(dataset, predictions, metrics) if hasattr(kind, "figure") else None
-    return metrics, [figure] if figure else []
+    name, params, samples = options["data"], options.get("params", {}), int(options.get("samples", 2000))
+    kind = get_kind(name)
+
+    def compute() -> dict:
+        dataset = ctx.data.get(name, params, samples)
+        predictions = ctx.predict(chosen, dataset.x)
+        metrics = kind.score(dataset, predictions)
+        figure = kind.figure(dataset, predictions, metrics) if hasattr(kind, "figure") else None
+        return {"metrics": metrics, "figures": [figure] if figure else []}
+
+    measured = ctx.remember(chosen, ["measure", name, params, samples, ctx.data.source(name)], compute)
+    return measured["metrics"], measured["figures"]
 
 
 def _good_enough(options: dict, value: float, floor: float) -> bool:

@@ -12,7 +12,8 @@ def run(spec, question, ctx: Context) -> Part:
         return Part(label, 0, spec.points, "fail", ctx.no_model(spec))
     part = Part(label, 0, spec.points, "fail", model=ctx.describe_pick(chosen))
     try:
-        output = ctx.predict(chosen, np.asarray(options["input"], dtype=np.float32))
+        output = np.asarray(ctx.remember(chosen, ["probe", options["input"]], lambda: ctx.predict(
+            chosen, np.asarray(options["input"], dtype=np.float32))), dtype=np.float32)
     except Exception as error:
         part.status = "error"
         part.feedback = ctx.say(f"El modelo falla con esa entrada: {type(error).__name__}: {str(error)[:200]}",
