@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import rubric as rubrics
-from .grade import Job, grade
+from .grade import Job, execute_only, grade
 from .result import Result, load_result, write_json_atomic
 
 MANUAL_SCORES = "manual_scores.csv"
@@ -98,23 +98,31 @@ def run_seed(out: Path, assignment: str, new_seed: bool, seed: int | None) -> in
     return seed
 
 
-def reference_values(rubric, template: Job, progress=None, executor: Executor | None = None, queue=None) -> Result:
+def reference_values(rubric, template: Job, progress=None, executor: Executor | None = None, queue=None,
+                     ahead: list[Job] = ()) -> Result:
     """Grade the reference solution on the run's fresh data; its measurements anchor relative bands.
 
     It is graded once per seed and kept in the cache (``<cache>/reference/<name>``):
     a second run with the same seed re-uses it without running anything. Given
     an ``executor``, it runs there, so the driver never imports TensorFlow and
-    the worker that measured it keeps TensorFlow warm for the submissions.
+    the worker that measured it keeps TensorFlow warm for the submissions;
+    meanwhile the notebooks of the jobs ``ahead`` run on the other workers
+    (only their evaluation needs the reference), so no worker waits idle.
     """
     if not rubric.reference.is_file():
         raise BatchError(f"{rubric.path}: the reference notebook {rubric.reference} does not exist")
     job = reference_job(rubric, template)
     if executor is None:
-        return in_helper_thread(grade, job, progress)
+        named = (lambda event: progress({**event, "submission": job.submission})) if progress else None
+        return in_helper_thread(grade, job, named)
+    reference = executor.submit(grade_reference, job, queue)
+    running = [executor.submit(execute_job, early, queue) for early in ahead]
     try:
-        return executor.submit(grade_reference, job, queue).result()
+        result = reference.result()
     except BrokenExecutor:  # a lost worker: once more, on a fresh one
-        return executor.submit(grade_reference, job, queue).result()
+        result = executor.submit(grade_reference, job, queue).result()
+    wait(running)  # before these submissions are graded; one that failed here simply runs again then
+    return result
 
 
 def reference_job(rubric, template: Job) -> Job:
@@ -123,21 +131,30 @@ def reference_job(rubric, template: Job) -> Job:
                    out_dir=str(Path(template.cache_dir) / "reference" / rubric.name), limits={})
 
 
+def _pinned(job: Job) -> Job:
+    """Pin this worker's TensorFlow threads before anything imports it (0: decide from its own cores)."""
+    from .execute.warmup import pin_threads
+    return replace(job, threads=pin_threads(job.threads))
+
+
 def grade_reference(job: Job, queue=None) -> Result:
     """Worker entry point for the reference: like :func:`run_job`, but a failure is raised, not hidden."""
-    from .execute.warmup import pin_threads
-    job = replace(job, threads=pin_threads(job.threads))
+    job = _pinned(job)
     return in_helper_thread(grade, job, _reporter(job, queue))
 
 
-def run_job(job: Job, queue=None) -> Result:
-    """Worker entry point: grade one job; a grader failure becomes a result, never a crash.
+def execute_job(job: Job, queue=None) -> None:
+    """Worker entry point: run a submission's notebook ahead of its evaluation (see ``grade.execute_only``)."""
+    job = _pinned(job)
+    try:
+        in_helper_thread(execute_only, job, _reporter(job, queue))
+    except Exception:  # nothing is lost: the notebook runs again, and the problem is reported, when it is graded
+        pass
 
-    Pins this worker's TensorFlow threads before anything imports it
-    (``job.threads``; 0 lets the worker decide from its own cores).
-    """
-    from .execute.warmup import pin_threads
-    job = replace(job, threads=pin_threads(job.threads))
+
+def run_job(job: Job, queue=None) -> Result:
+    """Worker entry point: grade one job; a grader failure becomes a result, never a crash."""
+    job = _pinned(job)
     try:
         return in_helper_thread(grade, job, _reporter(job, queue))
     except Exception as error:

@@ -165,40 +165,74 @@ def needs_execution(job: Job) -> bool:
         return True
 
 
-def grade(job: Job, progress=None) -> Result:
-    """Grade ``job``; writes result.json, report.html and the executed notebook."""
-    started = time.monotonic()
-    progress = progress or (lambda event: None)
+@dataclass
+class _Inputs:
+    """What a job's notebook, rubric and settings come to, and the digests of its two stages."""
+    out: Path
+    rubric: rubrics.Rubric
+    sandbox: Sandbox
+    notebook: nbformat.NotebookNode | None
+    read_problems: list[str]
+    limits: Limits
+    execution_key: str
+    evaluation_key: str
+
+
+def _inputs(job: Job) -> _Inputs:
     out = Path(job.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rubric = rubrics.load(job.assignment)
     sandbox = detect(job.sandbox)
-    notebook_path = Path(job.notebook)
-    notebook, read_problems = read_notebook(notebook_path)
+    notebook, read_problems = read_notebook(Path(job.notebook))
     limits = limits_for(rubric, job)
-    execution_key, evaluation_key = _keys(job, rubric, sandbox, notebook_path, notebook is not None, limits)
-    previous = load_result(out / "result.json")
-    if previous and previous.fingerprint == {"execution": execution_key, "evaluation": evaluation_key}:
+    keys = _keys(job, rubric, sandbox, Path(job.notebook), notebook is not None, limits)
+    return _Inputs(out, rubric, sandbox, notebook, read_problems, limits, *keys)
+
+
+def execute_only(job: Job, progress=None) -> None:
+    """Run ``job``'s notebook and save its execution, without judging it; a later :func:`grade` re-uses it.
+
+    For the first notebooks of a batch while the reference solution runs:
+    the evaluation needs the reference's measurements, the execution does not.
+    """
+    given = _inputs(job)
+    if given.notebook is not None and _saved_execution(given.out, given.execution_key) is None:
+        _run(job, given, progress or (lambda event: None))
+
+
+def grade(job: Job, progress=None) -> Result:
+    """Grade ``job``; writes result.json, report.html and the executed notebook."""
+    started = time.monotonic()
+    progress = progress or (lambda event: None)
+    given = _inputs(job)
+    fingerprint = {"execution": given.execution_key, "evaluation": given.evaluation_key}
+    previous = load_result(given.out / "result.json")
+    if previous and previous.fingerprint == fingerprint:
         progress({"event": "reused"})
         return previous
 
-    execution = _saved_execution(out, execution_key) if notebook is not None else None
-    if notebook is not None and execution is None:
-        if uses_models(rubric):  # the evaluator's imports run while the notebook does
-            from .execute.warmup import warm_up
-            warm_up()
-        execution = _execute(job, rubric, notebook, sandbox, limits, out, execution_key, progress)
+    execution = _saved_execution(given.out, given.execution_key) if given.notebook is not None else None
+    if given.notebook is not None and execution is None:
+        execution = _run(job, given, progress)
     elif execution is not None:
         progress({"event": "reused_execution"})
     progress({"event": "evaluate"})
     evaluated = time.monotonic()
-    result = _evaluate(job, rubric, notebook_path, execution, read_problems, sandbox, out)
+    result = _evaluate(job, given, execution)
     result.timings = {"execute": round(execution.seconds, 2) if execution else 0.0,
                       "evaluate": round(time.monotonic() - evaluated, 2),
                       "total": round(time.monotonic() - started, 2)}
-    result.fingerprint = {"execution": execution_key, "evaluation": evaluation_key}
-    write_outputs(result, out, job.lang)
+    result.fingerprint = fingerprint
+    write_outputs(result, given.out, job.lang)
     return result
+
+
+def _run(job: Job, given: _Inputs, progress) -> Execution:
+    if uses_models(given.rubric):  # the evaluator's imports run while the notebook does
+        from .execute.warmup import warm_up
+        warm_up()
+    return _execute(job, given.rubric, given.notebook, given.sandbox, given.limits, given.out,
+                    given.execution_key, progress)
 
 
 def _execute(job, rubric, notebook, sandbox, limits, out, execution_key, progress) -> Execution:
@@ -234,17 +268,18 @@ def _saved_execution(out: Path, execution_key: str) -> Execution | None:
         return None
 
 
-def _evaluate(job, rubric, notebook_path, execution, read_problems, sandbox, out: Path) -> Result:
+def _evaluate(job: Job, given: _Inputs, execution: Execution | None) -> Result:
     from .evaluate import Memo, evaluate
     from .evaluate.data import get_kind
 
+    rubric = given.rubric
     labels = {q.id: q.labels for q in rubric.questions}
     if execution is None:
         from .harvest import Harvest
         harvested = Harvest([], [], {}, [], [])
     else:
         harvested = harvest(execution, labels)
-    memo = Memo(out / "measurements.json", version=evaluator_digest() + environment_digest())
+    memo = Memo(given.out / "measurements.json", version=evaluator_digest() + environment_digest())
     checks, measured, refused = evaluate(harvested, rubric, _data_cache(job.seed), job.lang, job.reference,
                                          job.manual, memo)
     memo.save()
@@ -256,9 +291,9 @@ def _evaluate(job, rubric, notebook_path, execution, read_problems, sandbox, out
     return Result(
         submission=job.submission, assignment=rubric.name,
         score=round(sum(c.score for c in checks), 3), max_score=rubric.max_score, seed=job.seed,
-        checks=checks, execution=execution.cells if execution else [], notebook=str(notebook_path),
-        sandbox={"level": sandbox.level, "warning": sandbox.warning},
-        problems=read_problems + harvested.problems + refused, data_sources=sources,
+        checks=checks, execution=execution.cells if execution else [], notebook=str(Path(job.notebook)),
+        sandbox={"level": given.sandbox.level, "warning": given.sandbox.warning},
+        problems=given.read_problems + harvested.problems + refused, data_sources=sources,
         fingerprint={}, measured=measured)
 
 

@@ -52,7 +52,7 @@ class Progress:
                 if event["seconds"] >= SLOW_CELL or event["status"] not in ("ok", "skipped"):
                     self._line(f"  {name}: cell {event['cell'] + 1} {event['status']} in {event['seconds']:.1f} s")
             elif kind == "reused_execution" and not self.tty:
-                self._line(f"  {name}: unchanged notebook, re-evaluating")
+                self._line(f"  {name}: notebook already run (saved execution re-used), evaluating")
             elif kind == "evaluate":
                 state.update(cell="eval", since=time.monotonic())
             self._draw()

@@ -54,13 +54,13 @@ def notebook(path: Path, answer: str, seconds: float, victim: bool = False) -> P
 
 def assignment(root: Path) -> Path:
     (root / "rubric.toml").write_text(RUBRIC)
-    notebook(root / "reference.ipynb", "127", 0)
+    notebook(root / "reference.ipynb", "127", 2)
     return root / "rubric.toml"
 
 
-def span(out: Path, sid: str) -> tuple[float, float]:
+def span(out: Path, sid: str, name: str = "") -> tuple[float, float]:
     """When the notebook's timed cell started and ended (epoch seconds), from the executed notebook."""
-    executed = nbformat.read(out / sid / f"{sid}.ipynb", as_version=4)
+    executed = nbformat.read(out / sid / f"{name or sid}.ipynb", as_version=4)
     text = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
     _, start, end = text.split()
     return float(start), float(end)
@@ -130,6 +130,18 @@ def test_two_workers_run_two_notebooks_at_once(local_run):
     for sid, (start, _) in spans.items():
         running = [other for other, (s, e) in spans.items() if s <= start < e]
         assert len(running) <= 2, spans
+
+
+def test_the_first_notebook_runs_while_the_reference_does(batch, local_run):
+    """Only the evaluation needs the reference's measurements: the second worker does not wait idle."""
+    root = batch[0]
+    out, run = local_run
+    reference = span(root / "cache" / "grader" / "reference", "tiny-parallel", "reference")
+    spans = {sid: span(out, sid) for sid in ("ana", "bea", "carl", "dora")}
+    alongside = [sid for sid, (start, end) in spans.items() if max(start, reference[0]) < min(end, reference[1])]
+    assert len(alongside) == 1, (reference, spans)
+    assert "notebook already run (saved execution re-used), evaluating" in run.stderr
+    assert summary(out)["bea"][0] == 1 and summary(out)["ana"][0] == 2
 
 
 def test_the_cluster_gives_the_same_results_as_the_local_pool(batch, local_run, cluster):

@@ -107,7 +107,7 @@ def test_a_change_of_points_re_evaluates_without_running_notebooks(story):
     again, points = story["again"], story["points"]
     for sid in ("ana", "bea"):
         assert points[sid]["execution"] == again[sid]["execution"]
-        assert "unchanged notebook, re-evaluating" in points["stderr"]
+        assert "notebook already run (saved execution re-used), evaluating" in points["stderr"]
     assert points["reference"]["execution"] == again["reference"]["execution"]
     assert points["ana"]["result"]["max_score"] == 4 and points["ana"]["result"]["score"] == 4
     assert points["bea"]["result"]["score"] == 4          # 128 is now within the tolerance
