@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import rubric as rubrics
-from .grade import Job, execute_only, grade
+from .grade import Job, grade
 from .result import Result, load_result, write_json_atomic
 
 MANUAL_SCORES = "manual_scores.csv"
@@ -98,16 +98,15 @@ def run_seed(out: Path, assignment: str, new_seed: bool, seed: int | None) -> in
     return seed
 
 
-def reference_values(rubric, template: Job, progress=None, executor: Executor | None = None, queue=None,
-                     ahead: list[Job] = ()) -> Result:
+def reference_values(rubric, template: Job, progress=None, executor: Executor | None = None, queue=None) -> Result:
     """Grade the reference solution on the run's fresh data; its measurements anchor relative bands.
 
     It is graded once per seed and kept in the cache (``<cache>/reference/<name>``):
     a second run with the same seed re-uses it without running anything. Given
     an ``executor``, it runs there, so the driver never imports TensorFlow and
-    the worker that measured it keeps TensorFlow warm for the submissions;
-    meanwhile the notebooks of the jobs ``ahead`` run on the other workers
-    (only their evaluation needs the reference), so no worker waits idle.
+    the worker that measured it keeps TensorFlow warm for the submissions. It
+    runs alone, before any student's notebook: no student code may slow it
+    into a timeout, since its result is kept and anchors every band.
     """
     if not rubric.reference.is_file():
         raise BatchError(f"{rubric.path}: the reference notebook {rubric.reference} does not exist")
@@ -115,14 +114,10 @@ def reference_values(rubric, template: Job, progress=None, executor: Executor | 
     if executor is None:
         named = (lambda event: progress({**event, "submission": job.submission})) if progress else None
         return in_helper_thread(grade, job, named)
-    reference = executor.submit(grade_reference, job, queue)
-    running = [executor.submit(execute_job, early, queue) for early in ahead]
     try:
-        result = reference.result()
+        return executor.submit(grade_reference, job, queue).result()
     except BrokenExecutor:  # a lost worker: once more, on a fresh one
-        result = executor.submit(grade_reference, job, queue).result()
-    wait(running)  # before these submissions are graded; one that failed here simply runs again then
-    return result
+        return executor.submit(grade_reference, job, queue).result()
 
 
 def reference_job(rubric, template: Job) -> Job:
@@ -141,15 +136,6 @@ def grade_reference(job: Job, queue=None) -> Result:
     """Worker entry point for the reference: like :func:`run_job`, but a failure is raised, not hidden."""
     job = _pinned(job)
     return in_helper_thread(grade, job, _reporter(job, queue))
-
-
-def execute_job(job: Job, queue=None) -> None:
-    """Worker entry point: run a submission's notebook ahead of its evaluation (see ``grade.execute_only``)."""
-    job = _pinned(job)
-    try:
-        in_helper_thread(execute_only, job, _reporter(job, queue))
-    except Exception:  # nothing is lost: the notebook runs again, and the problem is reported, when it is graded
-        pass
 
 
 def run_job(job: Job, queue=None) -> Result:

@@ -172,11 +172,11 @@ def _settings(args, submissions_folder: Path, workers: int):
     return rubric, manual, template
 
 
-def _with_reference(rubric, template: Job, executor=None, queue=None, progress=None, ahead=()) -> Job:
+def _with_reference(rubric, template: Job, executor=None, queue=None, progress=None) -> Job:
     print(f"Reference solution: {rubric.reference.name} (seed {template.seed})", file=sys.stderr)
     from .progress import Progress
     reference = reference_values(rubric, template, None if executor else (progress or Progress(1)).event,
-                                 executor, queue, ahead)
+                                 executor, queue)
     _warn_reference(reference)
     from dataclasses import replace
     return replace(template, reference=reference.measured)
@@ -255,17 +255,13 @@ def cmd_grade(args) -> int:
             if not args.threads:
                 from .execute.warmup import cores
                 todo = [replace(job, threads=max(1, cores() // workers)) for job in todo]
-    ahead = []  # the first notebooks that must run: they start on the other workers while the reference runs
     if not args.cluster and workers > 1 and todo != []:
         from .grade import needs_execution
         ref_job = reference_job(rubric, template)
         candidates = todo if todo is not None else [
             replace(template, submission=sid, notebook=str(path), out_dir=str(args.out / sid))
             for sid, path in found.items()]
-        for job in candidates:
-            if len(ahead) < workers - 1 and needs_execution(job):
-                ahead.append(job)
-        if (reference is not None or not needs_execution(ref_job)) and not ahead:
+        if (reference is not None or not needs_execution(ref_job)) and not any(map(needs_execution, candidates)):
             workers = 1  # only evaluations left: one TensorFlow import here beats one per worker process
     if todo != []:  # workers start only when there is something to run or evaluate
         pool = _executor(args, workers)
@@ -279,7 +275,7 @@ def cmd_grade(args) -> int:
             if args.cluster:
                 _check_cluster(pool.client, args, template)
             if reference is None:
-                template = _with_reference(rubric, template, executor, queue, progress, ahead)
+                template = _with_reference(rubric, template, executor, queue, progress)
                 progress.forget("reference")
                 todo = still_to_grade(template)
             progress.note(f"Grading {len(todo)} submission(s) of {rubric.name} with "

@@ -57,7 +57,7 @@ def _code_digest(paths) -> bytes:
 @lru_cache(maxsize=1)
 def environment_digest() -> str:
     """What the kernel's behaviour depends on besides the notebook."""
-    versions = [metadata.version(p) for p in ("tensorflow", "keras", "tf_keras", "numpy", "ipykernel")]
+    versions = [metadata.version(p) for p in ("tensorflow", "keras", "tf_keras", "numpy", "h5py", "ipykernel")]
     kernel_code = _code_digest((Path(__file__).parent / "execute").rglob("*.py"))
     return hashlib.sha256(json.dumps(versions).encode() + kernel_code).hexdigest()[:16]
 
@@ -187,17 +187,6 @@ def _inputs(job: Job) -> _Inputs:
     limits = limits_for(rubric, job)
     keys = _keys(job, rubric, sandbox, Path(job.notebook), notebook is not None, limits)
     return _Inputs(out, rubric, sandbox, notebook, read_problems, limits, *keys)
-
-
-def execute_only(job: Job, progress=None) -> None:
-    """Run ``job``'s notebook and save its execution, without judging it; a later :func:`grade` re-uses it.
-
-    For the first notebooks of a batch while the reference solution runs:
-    the evaluation needs the reference's measurements, the execution does not.
-    """
-    given = _inputs(job)
-    if given.notebook is not None and _saved_execution(given.out, given.execution_key) is None:
-        _run(job, given, progress or (lambda event: None))
 
 
 def grade(job: Job, progress=None) -> Result:

@@ -132,16 +132,13 @@ def test_two_workers_run_two_notebooks_at_once(local_run):
         assert len(running) <= 2, spans
 
 
-def test_the_first_notebook_runs_while_the_reference_does(batch, local_run):
-    """Only the evaluation needs the reference's measurements: the second worker does not wait idle."""
+def test_the_reference_runs_alone(batch, local_run):
+    """No student's notebook runs beside the reference: none can slow it into a timeout (its result is kept)."""
     root = batch[0]
     out, run = local_run
     reference = span(root / "cache" / "grader" / "reference", "tiny-parallel", "reference")
     spans = {sid: span(out, sid) for sid in ("ana", "bea", "carl", "dora")}
-    alongside = [sid for sid, (start, end) in spans.items() if max(start, reference[0]) < min(end, reference[1])]
-    assert len(alongside) == 1, (reference, spans)
-    assert "notebook already run (saved execution re-used), evaluating" in run.stderr
-    assert summary(out)["bea"][0] == 1 and summary(out)["ana"][0] == 2
+    assert all(start >= reference[1] for start, _ in spans.values()), (reference, spans)
 
 
 def test_the_cluster_gives_the_same_results_as_the_local_pool(batch, local_run, cluster):
