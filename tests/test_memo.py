@@ -136,3 +136,20 @@ def test_a_refusal_is_remembered_too(tmp_path, loads):
     assert len(loads) == 1
     assert first[1] == second[1] and "Lambda" in first[1][0]
     assert second[0][0].score == 0
+
+
+def test_a_failure_of_this_machine_is_not_remembered(tmp_path, monkeypatch):
+    """Out of memory while loading says nothing about the file: the next run loads it again."""
+    import keras
+    save_model(tmp_path / "model.keras", bias=0.1)
+    memo_path = tmp_path / "measurements.json"
+    real = keras.models.load_model
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("no room")
+    monkeypatch.setattr(keras.models, "load_model", out_of_memory)
+    failed, refused = grade(tmp_path, memo_path)
+    assert failed[0].score == 0 and "MemoryError" in refused[0]
+    monkeypatch.setattr(keras.models, "load_model", real)
+    again, refused = grade(tmp_path, memo_path)
+    assert refused == [] and again[0].score > 3

@@ -82,8 +82,11 @@ class Context:
             except OSError as error:
                 described = {"refused": f"the model file is unreadable ({type(error).__name__})", "unsafe": False}
             else:
-                described = self.memo.get(["model", digest, version.path.suffix],
-                                          lambda: self._load(version.path, digest))
+                try:
+                    described = self.memo.get(["model", digest, version.path.suffix],
+                                              lambda: self._load(version.path, digest))
+                except model_files.RefusedModel as error:  # this machine failed, not the file: not remembered
+                    described = {"refused": str(error), "unsafe": error.unsafe}
             if "refused" in described:
                 what = self.say("rechazado por seguridad", "refused for safety") if described["unsafe"] else \
                     self.say("no se pudo cargar", "could not be loaded")
@@ -97,6 +100,8 @@ class Context:
         try:
             model, info = model_files.load(path)
         except model_files.RefusedModel as error:
+            if error.passing:
+                raise
             return {"refused": str(error), "unsafe": error.unsafe}
         self._loaded[digest] = model
         return {"info": asdict(info)}

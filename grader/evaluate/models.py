@@ -26,12 +26,13 @@ class RefusedModel(Exception):
     """A model file the grader will not or cannot load; the message says why.
 
     ``unsafe`` tells a refusal (it would run the notebook's code) from a
-    file that is merely broken.
+    file that is merely broken; ``passing`` marks a failure of this machine
+    (memory, disk), not of the file, which a later run may not meet.
     """
 
-    def __init__(self, message: str, unsafe: bool = False):
+    def __init__(self, message: str, unsafe: bool = False, passing: bool = False):
         super().__init__(message)
-        self.unsafe = unsafe
+        self.unsafe, self.passing = unsafe, passing
 
 
 @dataclass
@@ -152,7 +153,9 @@ def load(path: Path):
             import keras
             model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:
-        raise RefusedModel(f"Keras could not load it: {type(error).__name__}: {str(error)[:300]}") from None
+        passing = isinstance(error, (MemoryError, OSError)) or "ResourceExhausted" in type(error).__name__
+        raise RefusedModel(f"Keras could not load it: {type(error).__name__}: {str(error)[:300]}",
+                           passing=passing) from None
     return model, describe(model, loss)
 
 

