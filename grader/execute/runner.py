@@ -27,6 +27,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import run_sync
 
 from ..result import CellRun
 from . import cells as cell_policy
@@ -71,6 +72,21 @@ class _CappedClient(NotebookClient):
     """
 
     output_limit = 1024**2
+
+    async def _async_cleanup_kernel(self) -> None:
+        """nbclient's cleanup, quiet when the kernel's shutdown was already under way.
+
+        After Ctrl-C, nbclient's ``atexit`` hook shuts the kernel down again
+        while the kernel manager's first shutdown is unfinished, and
+        jupyter_client raises ``InvalidStateError``; the grader stops the
+        kernel's sandbox and cgroup itself, so nothing is left behind.
+        """
+        try:
+            await super()._async_cleanup_kernel()
+        except asyncio.InvalidStateError:
+            pass
+
+    _cleanup_kernel = run_sync(_async_cleanup_kernel)
 
     def output(self, outs, msg, display_id, cell_index):
         kept = self._kept.setdefault(cell_index, 0)
