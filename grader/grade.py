@@ -133,20 +133,25 @@ def _keys(job: Job, rubric, sandbox: Sandbox, notebook_path: Path, readable: boo
     return execution_key, evaluation_key
 
 
+def _current_keys(job: Job) -> tuple[str, str]:
+    """The two digests of ``job`` as its inputs are now; cheap (no kernel, no TensorFlow)."""
+    rubric = rubrics.load(job.assignment)
+    notebook_path = Path(job.notebook)
+    readable = read_notebook(notebook_path)[0] is not None
+    return _keys(job, rubric, detect(job.sandbox), notebook_path, readable, limits_for(rubric, job))
+
+
 def current_result(job: Job) -> Result | None:
     """The saved result of ``job`` when nothing it depends on has changed, else None.
 
-    Cheap (no kernel, no TensorFlow): the driver asks it first, so that a
-    batch with nothing to do starts no worker at all.
+    The driver asks it first, so that a batch with nothing to do starts no
+    worker at all.
     """
     previous = load_result(Path(job.out_dir) / "result.json")
     if previous is None or not previous.fingerprint:
         return None
     try:
-        rubric = rubrics.load(job.assignment)
-        notebook_path = Path(job.notebook)
-        readable = read_notebook(notebook_path)[0] is not None
-        keys = _keys(job, rubric, detect(job.sandbox), notebook_path, readable, limits_for(rubric, job))
+        keys = _current_keys(job)
     except Exception:  # let the worker find out, and report it
         return None
     return previous if previous.fingerprint == {"execution": keys[0], "evaluation": keys[1]} else None
@@ -156,11 +161,7 @@ def needs_execution(job: Job) -> bool:
     """False when the notebook's saved execution can be re-used (only an evaluation is left to do)."""
     try:
         saved = json.loads((Path(job.out_dir) / "execution.json").read_text(encoding="utf-8"))
-        rubric = rubrics.load(job.assignment)
-        notebook_path = Path(job.notebook)
-        readable = read_notebook(notebook_path)[0] is not None
-        keys = _keys(job, rubric, detect(job.sandbox), notebook_path, readable, limits_for(rubric, job))
-        return saved.get("key") != keys[0]
+        return saved.get("key") != _current_keys(job)[0]
     except Exception:
         return True
 
@@ -202,7 +203,11 @@ def grade(job: Job, progress=None) -> Result:
 
     execution = _saved_execution(given.out, given.execution_key) if given.notebook is not None else None
     if given.notebook is not None and execution is None:
-        execution = _run(job, given, progress)
+        if uses_models(given.rubric):  # the evaluator's imports run while the notebook does
+            from .execute.warmup import warm_up
+            warm_up()
+        execution = _execute(job, given.rubric, given.notebook, given.sandbox, given.limits, given.out,
+                             given.execution_key, progress)
     elif execution is not None:
         progress({"event": "reused_execution"})
     progress({"event": "evaluate"})
@@ -214,14 +219,6 @@ def grade(job: Job, progress=None) -> Result:
     result.fingerprint = fingerprint
     write_outputs(result, given.out, job.lang)
     return result
-
-
-def _run(job: Job, given: _Inputs, progress) -> Execution:
-    if uses_models(given.rubric):  # the evaluator's imports run while the notebook does
-        from .execute.warmup import warm_up
-        warm_up()
-    return _execute(job, given.rubric, given.notebook, given.sandbox, given.limits, given.out,
-                    given.execution_key, progress)
 
 
 def _execute(job, rubric, notebook, sandbox, limits, out, execution_key, progress) -> Execution:
