@@ -41,6 +41,7 @@ class Check:
     answer: str = ""           # the student's text, for answers and human review
     hints: list = field(default_factory=list)       # keywords seen, for human review
     figures: list = field(default_factory=list)     # {"kind": ..., "data": {...}} drawn by the report
+    section: str = ""          # which cells were taken for the question, when the labels left a choice
 
 
 @dataclass

@@ -216,11 +216,12 @@ def _build(path: Path, data: dict, raw: bytes) -> Rubric:
 
 
 def _default_labels(qid: str) -> list[str]:
-    """``Q3`` is also found as ``Pregunta 3``; ``E2`` as ``Ejercicio 2``."""
+    """``Q3`` is also found as ``Pregunta 3``, ``Question 3`` and a bare ``3`` (in a heading or bold); ``E2`` as
+    ``Ejercicio 2``, ``Exercise 2`` and ``2``."""
     labels = [qid]
     match = re.fullmatch(r"([A-Za-z]+)(\d+)", qid)
-    if match:
+    words = {"Q": ["Pregunta", "Question"], "E": ["Ejercicio", "Exercise"], "P": ["Pregunta", "Problema"]}
+    if match and match[1].upper() in words:
         prefix, number = match.groups()
-        words = {"Q": ["Pregunta", "Question"], "E": ["Ejercicio", "Exercise"], "P": ["Pregunta", "Problema"]}
-        labels += [f"{word} {number}" for word in words.get(prefix.upper(), [])]
+        labels += [f"{word} {number}" for word in words[prefix.upper()]] + [number]
     return labels

@@ -73,3 +73,9 @@ def test_sizes():
     assert rubrics.parse_size("4G", "x") == 4 * 1024**3
     assert rubrics.parse_size("512M", "x") == 512 * 1024**2
     assert rubrics.parse_size("1.5GiB", "x") == int(1.5 * 1024**3)
+
+
+def test_default_labels_add_the_words_and_the_bare_number():
+    assert rubrics._default_labels("E2") == ["E2", "Ejercicio 2", "Exercise 2", "2"]
+    assert rubrics._default_labels("Q3") == ["Q3", "Pregunta 3", "Question 3", "3"]
+    assert rubrics._default_labels("mnist") == ["mnist"] and rubrics._default_labels("T1") == ["T1"]

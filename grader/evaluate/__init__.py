@@ -65,13 +65,15 @@ def combine(question: Question, parts: list[Part], ctx: Context, manual: dict | 
         thresholds.update(part.thresholds)
         hints += part.hints
         figures += part.figures
+    section = ctx.harvest.sections.get(question.id)
     return Check(
         id=question.id, title=ctx.text(question.title), score=score, max_score=max_score, status=status,
         feedback=" ".join(part.feedback for part in parts if part.feedback),
         metrics=metrics, thresholds=thresholds,
         model=next((part.model for part in parts if part.model), {}),
         details=[{k: v for k, v in asdict(part).items() if k not in ("figures",)} for part in parts],
-        answer=next((part.answer for part in parts if part.answer), ""), hints=hints, figures=figures)
+        answer=next((part.answer for part in parts if part.answer), ""), hints=hints, figures=figures,
+        section=ctx.text(section.note) if section else "")
 
 
 def _apply_manual(parts: list[Part], manual: dict, ctx: Context) -> None:

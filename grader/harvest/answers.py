@@ -1,10 +1,30 @@
-"""Find each question's place in a notebook and the answer written there.
+"""Find each question's cells in a notebook and the answer written there.
 
-A question starts at the first cell with one of its labels at the start of
-a line (``Q1``, ``**Q1**``, ``Q1.``, ``## Pregunta 1``, ``# Q1`` in a code
-comment) and runs to the next question's label. Its answer is the text
-written there: markdown, and comments in code cells. In the label's own
-cell, text up to the last question mark is taken as the handout's prompt.
+A label (``Q1``, ``**Q1**``, ``E1:``, ``Pregunta 1.``, ``## Ejercicio 1``,
+``# E1`` in a code comment) counts at the start of a line. A label that is
+only a number (``1.``) counts only in a markdown heading or in bold, and
+only for a question none of whose other labels is found outside a listing:
+numbered lists are everywhere.
+
+Handouts list statements together and students repeat labels, so the first
+label is not always where the work is. The rule:
+
+- every occurrence of every label is found (cell, offset); occurrences in a
+  cell holding labels of two or more questions are *listing* occurrences;
+- an occurrence's span runs to the next occurrence of any label;
+- a question opens at its first non-listing occurrence whose span holds
+  work (a code cell, or a markdown cell with text, after the label's own
+  cell; a label in a code cell is work itself); else at its first
+  non-listing occurrence; else at its first listing occurrence, split
+  inside the cell by offset;
+- it ends at the next occurrence of another question's label, so a cell
+  that lists statements is in nobody's section.
+
+The answer is the text written in the section: markdown, and comments of
+code cells. In the opening cell, markdown up to the last question mark is
+the prompt, not the answer. Cells identical to the handout's give no answer.
+When the rule had to choose (it passed over occurrences, fell back, or found
+the label only in a listing), the section carries a note naming its cells.
 """
 from __future__ import annotations
 
@@ -12,20 +32,45 @@ import re
 from dataclasses import dataclass, field
 
 _PREFIX = r"^[ \t>*_#\-]*(?:\d+\.\s*)?[*_]*"
+_NUMBER_PREFIX = r"^[ \t>]*(?:#{1,6}[ \t]+[*_]*|\*\*|__)"   # a heading or bold
 
 
 @dataclass
 class Section:
     question: str
-    start: int                      # first cell (the label's cell)
+    start: int                      # first cell of the question's work
     end: int                        # one past the last cell
     answer: str = ""
     code_cells: list[int] = field(default_factory=list)
+    given_cells: list[int] = field(default_factory=list)   # code cells identical to the handout's
+    note: dict = field(default_factory=dict)               # {"es", "en"}: which cells, when the rule had to choose
 
 
-def _label_pattern(labels: list[str]) -> re.Pattern:
+@dataclass(frozen=True)
+class _Label:
+    """One occurrence of a question's label."""
+    cell: int
+    offset: int                     # where the label starts in the cell's text
+    end: int                        # where it ends
+    question: str
+    by_number: bool = False         # found as a bare number
+
+    @property
+    def position(self) -> tuple[int, int]:
+        return self.cell, self.offset
+
+
+def _label_pattern(labels: list[str]) -> re.Pattern | None:
     names = "|".join(re.escape(label).replace(r"\ ", r"\s+") for label in labels)
+    if not names:
+        return None
     return re.compile(_PREFIX + rf"(?:{names})(?![\w\d])[*_]*\s*[.:)\-–—]?", re.IGNORECASE | re.MULTILINE)
+
+
+def _number_pattern(numbers: list[str]) -> re.Pattern | None:
+    if not numbers:
+        return None
+    return re.compile(_NUMBER_PREFIX + rf"(?:{'|'.join(numbers)})[.:)]?[*_]*(?=\s|$)", re.MULTILINE)
 
 
 def cell_text(cell) -> str:
@@ -38,36 +83,143 @@ def cell_text(cell) -> str:
     return ""
 
 
-def find_sections(cells, questions: dict[str, list[str]]) -> dict[str, Section]:
-    """Locate every question that has a label in ``cells``; ``questions`` maps id to labels."""
-    found = []  # (cell index, offset in text, question id, end of label)
-    for qid, labels in questions.items():
-        pattern = _label_pattern(labels)
-        for index, cell in enumerate(cells):
-            match = pattern.search(cell_text(cell) if cell.cell_type == "code" else cell.source)
-            if match:
-                found.append((index, match.start(), qid, match.end()))
-                break
-    found.sort()
+def normalised(source: str) -> str:
+    """A cell's source compared with the handout's: no line-ending, trailing-space or blank-line differences."""
+    return "\n".join(line.rstrip() for line in source.splitlines() if line.strip())
+
+
+def find_sections(cells, questions: dict[str, list[str]], handout: frozenset = frozenset()) -> dict[str, Section]:
+    """Locate every question that has a label in ``cells``.
+
+    ``questions`` maps id to labels; ``handout`` holds the (cell type, :func:`normalised` source) of the
+    handout's cells, whose copies in the notebook are not the student's own.
+    """
+    texts = [cell_text(cell) for cell in cells]
+    labels = _occurrences(cells, texts, questions)
+    listings = _listing_cells(labels)
+    given = {i for i, cell in enumerate(cells) if (cell.cell_type, normalised(cell.source)) in handout}
     sections = {}
-    for position, (index, _, qid, label_end) in enumerate(found):
-        following = found[position + 1] if position + 1 < len(found) else None
-        end = max(following[0], index + 1) if following else len(cells)
-        section = Section(qid, index, end)
-        parts = []
-        for i in range(index, end):
-            text = cell_text(cells[i]) if cells[i].cell_type == "code" else cells[i].source
-            if i == index:
-                stop = following[1] if following and following[0] == index else len(text)
-                text = text[label_end:stop] if cells[i].cell_type != "code" else text
-                if cells[i].cell_type == "markdown" and "?" in text:
-                    text = text[text.rindex("?") + 1:]
-            elif following and i == following[0]:
-                text = text[:following[1]]
-            if text.strip():
-                parts.append(text.strip())
-            if cells[i].cell_type == "code":
-                section.code_cells.append(i)
-        section.answer = "\n\n".join(parts)
-        sections[qid] = section
+    for qid in questions:
+        own = [label for label in labels if label.question == qid]
+        if own:
+            opening, note = _opening(own, labels, listings, cells, texts)
+            sections[qid] = _section(opening, labels, cells, texts, given)
+            sections[qid].note = note
     return sections
+
+
+def _occurrences(cells, texts, questions) -> list[_Label]:
+    """Every label of every question, in notebook order; bare numbers only where nothing better is found."""
+    found = []
+    for qid, names in questions.items():
+        words = _label_pattern([name for name in names if not name.isdigit()])
+        numbers = _number_pattern([name for name in names if name.isdigit()])
+        for index, cell in enumerate(cells):
+            if words:
+                found += [_Label(index, m.start(), m.end(), qid) for m in words.finditer(texts[index])]
+            if numbers and cell.cell_type == "markdown":
+                found += [_Label(index, m.start(), m.end(), qid, True) for m in numbers.finditer(texts[index])]
+    named = [label for label in found if not label.by_number]
+    listed = _listing_cells(named)
+    placed = {label.question for label in named if label.cell not in listed}
+    return sorted((label for label in found if not (label.by_number and label.question in placed)),
+                  key=lambda label: label.position)
+
+
+def _listing_cells(labels: list[_Label]) -> set[int]:
+    """Cells that hold labels of two or more questions (a handout's list of statements)."""
+    questions_in = {}
+    for label in labels:
+        questions_in.setdefault(label.cell, set()).add(label.question)
+    return {cell for cell, questions in questions_in.items() if len(questions) > 1}
+
+
+def _next(labels: list[_Label], after: _Label, other_than: str = "") -> _Label | None:
+    return next((label for label in labels if label.position > after.position and label.question != other_than), None)
+
+
+def _holds_work(label: _Label, labels, cells, texts) -> bool:
+    if cells[label.cell].cell_type == "code":
+        return True
+    following = _next(labels, label)
+    stop = following.cell if following else len(cells)
+    return any((cells[i].source if cells[i].cell_type == "code" else texts[i]).strip()
+               for i in range(label.cell + 1, stop))
+
+
+def _opening(own: list[_Label], labels, listings: set[int], cells, texts) -> tuple[_Label, dict]:
+    """Where the question's work opens, and a note when that had to be chosen."""
+    alone = [label for label in own if label.cell not in listings]
+    opening = next((label for label in alone if _holds_work(label, labels, cells, texts)), None)
+    reasons = []
+    if opening is None and alone:
+        opening = alone[0]
+        if len(alone) > 1:
+            numbers = _cells(label.cell for label in alone)
+            reasons.append((f"la etiqueta aparece en las celdas {numbers} sin trabajo detrás: se toma la primera",
+                            f"the label appears in cells {numbers} with no work after it: the first is taken"))
+    elif opening is None:
+        opening = own[0]
+        return opening, _note(opening, labels, cells, [(
+            f"la etiqueta solo está en la celda {opening.cell + 1}, que enumera varias preguntas: "
+            "se toma el texto hasta la siguiente etiqueta",
+            f"the label is only in cell {opening.cell + 1}, which lists several questions: "
+            "the text up to the next label is taken")])
+    passed = [label for label in own if label.position < opening.position]
+    listed = [label.cell for label in passed if label.cell in listings]
+    if listed:
+        reasons.append((f"el enunciado de la celda {_cells(listed)} enumera varias preguntas",
+                        f"the statement in cell {_cells(listed)} lists several questions") if len(listed) == 1 else
+                       (f"los enunciados de las celdas {_cells(listed)} enumeran varias preguntas",
+                        f"the statements in cells {_cells(listed)} list several questions"))
+    # a label followed at once by the same label ("Q5", then "# Q5" in the code) is no doubt: not noted
+    idle = [label.cell for label in passed
+            if label.cell not in listings and _next(labels, label).question != label.question]
+    if idle:
+        reasons.append((f"la etiqueta de la celda {_cells(idle)} no va seguida de trabajo",
+                        f"the label in cell {_cells(idle)} has no work after it") if len(idle) == 1 else
+                       (f"las etiquetas de las celdas {_cells(idle)} no van seguidas de trabajo",
+                        f"the labels in cells {_cells(idle)} have no work after them"))
+    return opening, _note(opening, labels, cells, reasons) if reasons else {}
+
+
+def _cells(indices) -> str:
+    return ", ".join(str(i + 1) for i in indices)
+
+
+def _span(opening: _Label, labels, cells) -> tuple[int, _Label | None]:
+    """One past the section's last cell, and the label that ends it (None at the notebook's end)."""
+    following = _next(labels, opening, other_than=opening.question)
+    return (max(following.cell, opening.cell + 1) if following else len(cells)), following
+
+
+def _note(opening: _Label, labels, cells, reasons: list[tuple[str, str]]) -> dict:
+    """``E1: cells 25-27; why``, in both languages."""
+    first, last = opening.cell + 1, _span(opening, labels, cells)[0]
+    taken = ((f"celda {first}", f"cell {first}") if first == last else
+             (f"celdas {first}-{last}", f"cells {first}-{last}"))
+    return {lang: f"{opening.question}: {taken[i]}; " + "; ".join(reason[i] for reason in reasons)
+            for i, lang in enumerate(("es", "en"))}
+
+
+def _section(opening: _Label, labels, cells, texts, given: set[int]) -> Section:
+    end, following = _span(opening, labels, cells)
+    section = Section(opening.question, opening.cell, end)
+    parts = []
+    for i in range(opening.cell, end):
+        if cells[i].cell_type == "code":
+            section.code_cells.append(i)
+            if i in given:
+                section.given_cells.append(i)
+        if i in given:
+            continue
+        text = texts[i]
+        if i == opening.cell:
+            stop = following.offset if following and following.cell == i else len(text)
+            text = text[opening.end:stop]
+            if cells[i].cell_type == "markdown" and "?" in text:
+                text = text[text.rindex("?") + 1:]
+        if text.strip():
+            parts.append(text.strip())
+    section.answer = "\n\n".join(parts)
+    return section
