@@ -264,7 +264,7 @@ def _evaluate(job: Job, given: _Inputs, execution: Execution | None) -> Result:
         from .harvest import Harvest
         harvested = Harvest([], [], {}, [], [])
     else:
-        harvested = harvest(execution, labels)
+        harvested = harvest(execution, labels, rubric.handout)
     memo = Memo(given.out / "measurements.json", version=evaluator_digest() + environment_digest())
     checks, measured, refused = evaluate(harvested, rubric, _data_cache(job.seed), job.lang, job.reference,
                                          job.manual, memo)

@@ -13,6 +13,7 @@ import json
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +72,7 @@ class Rubric:
     limits: dict
     models: dict[str, dict]
     questions: list[Question]
+    handout: frozenset = frozenset()  # (cell type, normalised source) of the handout's cells: not the student's work
     digest: str = ""
     execution_digest: str = ""      # digest of what changes how notebooks run (not how they are scored)
 
@@ -128,6 +130,9 @@ def _build(path: Path, data: dict, raw: bytes) -> Rubric:
         fail("assignment.keras", f"{keras!r} is not one of {', '.join(KERAS_FLAVOURS)}")
     # relative to the rubric file: rubrics/x.toml -> ../reference/x.ipynb
     reference = (path.parent / assignment.get("reference", f"../reference/{name}.ipynb")).resolve()
+    handout, handout_raw = frozenset(), b""
+    if "handout" in assignment:
+        handout_raw, handout = _read_handout(path, assignment["handout"], fail)
     datasets = assignment.get("datasets", [])
     if not isinstance(datasets, list) or not all(isinstance(d, str) for d in datasets):
         fail("assignment.datasets", "must be a list of data set names, e.g. [\"mnist\"]")
@@ -211,8 +216,32 @@ def _build(path: Path, data: dict, raw: bytes) -> Rubric:
 
     execution = json.dumps([keras, datasets, limits], sort_keys=True).encode()
     return Rubric(name, assignment.get("title", name), path, reference, keras, datasets, limits, models, questions,
-                  digest=hashlib.sha256(raw).hexdigest()[:16],
+                  handout, digest=hashlib.sha256(raw + handout_raw).hexdigest()[:16],
                   execution_digest=hashlib.sha256(execution).hexdigest()[:16])
+
+
+def _read_handout(path: Path, relative, fail) -> tuple[bytes, frozenset]:
+    """The handout notebook's bytes and its cells as (cell type, normalised source)."""
+    if not isinstance(relative, str) or not relative:
+        fail("assignment.handout", "must be the path of a notebook, relative to the rubric")
+    handout = (path.parent / relative).resolve()
+    try:
+        raw = handout.read_bytes()
+        return raw, _handout_cells(raw)
+    except OSError as error:
+        fail("assignment.handout", f"cannot read {handout}: {error.strerror}")
+    except Exception as error:  # nbformat raises several kinds for non-notebooks
+        fail("assignment.handout", f"{handout} is not a Jupyter notebook ({type(error).__name__})")
+
+
+@lru_cache(maxsize=8)
+def _handout_cells(raw: bytes) -> frozenset:
+    """Parsed once per content: a batch loads the rubric for every submission."""
+    import nbformat
+
+    from .harvest.answers import normalised
+    notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    return frozenset((cell.cell_type, normalised(cell.source)) for cell in notebook.cells)
 
 
 def _default_labels(qid: str) -> list[str]:

@@ -145,7 +145,7 @@ def test_cells_copied_from_the_handout_are_not_the_students_work():
 def test_the_real_lab_gets_each_exercise_from_its_own_cells():
     rubric = rubrics.load("practica1")
     cells = nbformat.read(REAL / "practica1_lab_as_written.ipynb", as_version=4).cells
-    sections = find_sections(cells, {q.id: q.labels for q in rubric.questions})
+    sections = find_sections(cells, {q.id: q.labels for q in rubric.questions}, rubric.handout)
     assert spans(sections) == {"E1": (24, 25), "E2": (25, 26), "E3": (26, 27), "E4": (27, 28), "E5": (28, 30),
                                "E6": (30, 31)}
     assert sections["E1"].note["en"] == "E1: cell 25; the statement in cell 24 lists several questions"
@@ -156,7 +156,7 @@ def test_the_real_lab_gets_each_exercise_from_its_own_cells():
 def test_the_real_binary_addition_keeps_its_sections(name):
     rubric = rubrics.load("binary-addition")
     cells = nbformat.read(REAL / f"{name}.ipynb", as_version=4).cells
-    sections = find_sections(cells, {q.id: q.labels for q in rubric.questions})
+    sections = find_sections(cells, {q.id: q.labels for q in rubric.questions}, rubric.handout)
     assert spans(sections) == {"Q1": (12, 14), "Q2": (14, 16), "Q3": (16, 26), "Q4": (26, 29), "Q5": (29, 35),
                                "Q6": (35, 41)}
     assert sections["Q1"].answer == "$2^8 = 256$"
@@ -164,6 +164,15 @@ def test_the_real_binary_addition_keeps_its_sections(name):
     assert 17 in own["Q3"] and own["Q4"] == [28]  # the prediction and the worked example are the student's own
     assert all(not s.note for s in sections.values())
 
+
+@pytest.mark.parametrize("name", ["binary-addition", "practica1"])
+def test_the_shipped_handouts_hold_no_answer_and_no_code_of_a_students_own(name):
+    rubric = rubrics.load(name)
+    cells = nbformat.read(rubrics.PROJECT_ROOT / "handouts" / f"{name}.ipynb", as_version=4).cells
+    sections = find_sections(cells, {q.id: q.labels for q in rubric.questions}, rubric.handout)
+    assert set(sections) == {q.id for q in rubric.questions} - {"mnist"}
+    for section in sections.values():
+        assert section.answer == "" and section.code_cells == section.given_cells
 
 
 def test_the_result_and_the_report_say_which_cells_were_taken(tmp_path):

@@ -75,6 +75,35 @@ def test_sizes():
     assert rubrics.parse_size("1.5GiB", "x") == int(1.5 * 1024**3)
 
 
+def test_the_handout_is_read_relative_to_the_rubric_and_keys_the_digest(tmp_path):
+    handout = tmp_path / "handouts" / "tiny.ipynb"
+    handout.parent.mkdir()
+    handout.write_text('{"cells": [{"cell_type": "code", "source": "x = ...\\n\\n", "metadata": {}, "outputs": [],'
+                       ' "execution_count": null}], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}')
+    path = write(tmp_path, VALID.replace('name = "tiny"', 'name = "tiny"\nhandout = "handouts/tiny.ipynb"'))
+    loaded = rubrics.load(path)
+    assert loaded.handout == {("code", "x = ...")}
+    handout.write_text(handout.read_text().replace("x = ...", "y = ..."))
+    assert rubrics.load(path).digest != loaded.digest  # a new handout re-scores the class
+
+
+@pytest.mark.parametrize("content, problem", [(None, "cannot read"), ("not a notebook", "is not a Jupyter notebook")])
+def test_a_missing_or_broken_handout_is_one_line(tmp_path, content, problem):
+    if content is not None:
+        (tmp_path / "handout.ipynb").write_text(content)
+    path = write(tmp_path, VALID.replace('name = "tiny"', 'name = "tiny"\nhandout = "handout.ipynb"'))
+    with pytest.raises(rubrics.RubricError) as caught:
+        rubrics.load(path)
+    message = str(caught.value)
+    assert str(path) in message and "assignment.handout" in message and problem in message and "\n" not in message
+
+
+def test_the_shipped_rubrics_name_their_handouts():
+    for name in rubrics.available():
+        assert rubrics.load(name).handout, name
+
+
+
 def test_default_labels_add_the_words_and_the_bare_number():
     assert rubrics._default_labels("E2") == ["E2", "Ejercicio 2", "Exercise 2", "2"]
     assert rubrics._default_labels("Q3") == ["Q3", "Pregunta 3", "Question 3", "3"]

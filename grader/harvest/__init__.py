@@ -26,8 +26,8 @@ class Harvest:
         return next((run for run in self.runs if run.index == index), None)
 
 
-def harvest(execution: Execution, questions: dict[str, list[str]]) -> Harvest:
-    """``questions`` maps each question id to the labels that start it."""
+def harvest(execution: Execution, questions: dict[str, list[str]], handout: frozenset = frozenset()) -> Harvest:
+    """``questions`` maps each question id to the labels that start it; ``handout`` holds the handout's cells."""
     cells = execution.notebook.cells
-    return Harvest(cells, execution.cells, find_sections(cells, questions),
+    return Harvest(cells, execution.cells, find_sections(cells, questions, handout),
                    read_models(execution.models_dir, execution.cell_of_execution), list(execution.problems))

@@ -1,7 +1,16 @@
-"""The question's code cells ran without error."""
+"""The student's own code cells of the question ran without error.
+
+Cells identical to the handout's and cells with nothing to run (blank,
+comments, ``pass``) are not the student's work, so they earn nothing.
+"""
 from __future__ import annotations
 
 from ..context import Context, Part
+
+
+def _has_code(source: str) -> bool:
+    """False for a cell the student left as given: blank, comments, ``pass``."""
+    return any(line.strip() not in ("", "pass") and not line.strip().startswith("#") for line in source.splitlines())
 
 
 def run(spec, question, ctx: Context) -> Part:
@@ -11,15 +20,23 @@ def run(spec, question, ctx: Context) -> Part:
         return Part(label, 0, spec.points, "fail", ctx.say(
             f"No se encontró la pregunta en el cuaderno (etiqueta {question.labels[0]}).",
             f"The question was not found in the notebook (label {question.labels[0]})."))
-    runs = [ctx.harvest.run_of(i) for i in section.code_cells]
+    own = [i for i in section.code_cells if i not in section.given_cells and _has_code(ctx.harvest.cells[i].source)]
+    runs = [ctx.harvest.run_of(i) for i in own]
     runs = [run for run in runs if run is not None and run.status != "skipped"]
     if not runs:
-        return Part(label, 0, spec.points, "fail", ctx.say("La pregunta no tiene código.", "The question has no code."))
+        if section.given_cells:
+            return Part(label, 0, spec.points, "fail", ctx.say(
+                "Solo se ejecutaron las celdas del enunciado: nada propio.",
+                "Only the handout's cells ran: nothing of your own."))
+        return Part(label, 0, spec.points, "fail",
+                    ctx.say("La pregunta no tiene código.", "The question has no code."))
     bad = [run for run in runs if run.status not in ("ok",)]
     if not bad:
         return Part(label, spec.points, spec.points, "pass",
-                    ctx.say(f"{len(runs)} celda(s) ejecutadas sin error.", f"{len(runs)} cell(s) ran without error."))
+                    ctx.say(f"{len(runs)} celda(s) propias ejecutadas sin error.",
+                            f"{len(runs)} cell(s) of your own ran without error."))
     described = "; ".join(f"{ctx.say('celda', 'cell')} {run.index + 1}: {run.error_name or run.status}"
                           + (f" ({run.error_message[:120]})" if run.error_message else "") for run in bad)
     status = "error" if any(run.status in ("error", "timeout", "killed") for run in bad) else "fail"
-    return Part(label, 0, spec.points, status, ctx.say("Celdas con problemas: ", "Cells with problems: ") + described + ".")
+    return Part(label, 0, spec.points, status,
+                ctx.say("Celdas con problemas: ", "Cells with problems: ") + described + ".")
