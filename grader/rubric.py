@@ -2,9 +2,10 @@
 
 A rubric says which questions there are, how each is checked and for how
 many points, which models exist (by signature), the limits for running
-a notebook, and the course packages its notebooks import (``[environment]``). Loading validates everything up front, so a broken rubric gives
-one :class:`RubricError` naming the file, the key and the problem, before
-any notebook runs.
+a notebook, and the course packages its notebooks import (``[environment]``).
+Loading validates everything up front, so a broken rubric gives one
+:class:`RubricError` naming the file, the key and the problem, before any
+notebook runs.
 """
 from __future__ import annotations
 

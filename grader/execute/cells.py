@@ -13,9 +13,8 @@ from __future__ import annotations
 import re
 
 SHELL_CELL_MAGICS = ("%%bash", "%%sh", "%%script", "%%system", "%%perl", "%%ruby")
-_SKIPPED_LINE = re.compile(
-    r"^(?P<indent>\s*)(?P<code>(!|%(pip|conda|mamba|system|sx|sc|tensorflow_version)\b|(pip3?|conda|apt(-get)?)\s+install\b).*)$"
-)
+_SKIPPED_LINE = re.compile(r"^(?P<indent>\s*)(?P<code>(!|%(pip|conda|mamba|system|sx|sc|tensorflow_version)\b"
+                           r"|(pip3?|conda|apt(-get)?)\s+install\b).*)$")
 _ASSIGNED_ESCAPE = re.compile(r"^(?P<indent>\s*)(?P<code>[\w.]+\s*=\s*(!|%(sx|system)\b).*)$")
 
 

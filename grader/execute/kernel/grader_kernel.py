@@ -9,7 +9,7 @@ records what the kernel holds so the trusted side can judge it later.
 - Environment: a Keras backend we lack becomes TensorFlow and Keras 2 names
   are mapped (:mod:`keras_compat`); modules named in ``placeholders`` import
   as placeholders when absent (:mod:`missing_modules`). What was used is
-  written to the manifest, once per cell.
+  written to the manifest after each cell, once per cell.
 - Models: after every cell, every Keras model reachable from a global name
   (directly, or inside a list, tuple or dict) is saved when it is new or has
   changed since it was last saved, with the names it was seen under. A model
@@ -39,24 +39,28 @@ class _Recorder:
         self.histories = {}    # id -> id of the last History object recorded
         self.versions = {}     # id -> number of versions saved
         self.serials = {}      # id -> short number used in file names
-        self.noted = set()     # environment events already written
+        self.noted = {}        # environment events of the running cell
 
     def write(self, record):
         self.manifest.write(json.dumps(record) + "\n")
         self.manifest.flush()
 
     def note(self, record):
-        """Write an environment event with the running cell's count, once per cell."""
-        record = {**record, "execution_count": self.shell.execution_count}
+        """Keep an environment event of the running cell; written after it with its count, once per cell."""
         key = json.dumps({k: v for k, v in record.items() if k != "what"}, sort_keys=True)
         if key not in self.noted:
-            self.noted.add(key)
-            self.write(record)
+            self.noted[key] = record
+
+    def _write_notes(self, count):
+        for record in self.noted.values():
+            self.write({**record, "execution_count": count})
+        self.noted.clear()
 
     def after_cell(self, result):
+        count = result.execution_count
+        self._write_notes(count)
         if not any(name in sys.modules for name in _MODEL_MODULES):
             return
-        count = result.execution_count
         try:
             found = _find_models(self.shell.user_ns)
         except Exception as error:  # a hostile namespace must not break the kernel

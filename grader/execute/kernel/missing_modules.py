@@ -12,8 +12,8 @@ call, arithmetic, iteration, ``with``, a base class...) raises
 :class:`NotAvailableWhenGrading`, naming the module and why it is missing.
 
 A missing import inside a ``try`` whose handler would catch ImportError is
-feature detection: there the module is never a placeholder, so the handler
-runs as the student meant it to.
+feature detection: in that cell the module is never a placeholder, so the
+handler runs as the student meant it to.
 """
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ class MissingModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         self.reasons = {key: why for key, why in reasons.items()
                         if "." in key or importlib.machinery.PathFinder.find_spec(key) is None}
         self.record = record
-        self.detected: set[str] = set()   # looked for by feature detection: never a placeholder
+        self.detected: set[str] = set()   # looked for by the running cell's feature detection: no placeholder
 
     def key_of(self, name: str) -> str | None:
         return next((key for key in self.reasons if name == key or name.startswith(key + ".")), None)
@@ -138,11 +138,10 @@ class MissingModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return NotAvailableWhenGrading(f"{use}: module {key} is not available when grading ({why}).")
 
     def before_cell(self, source: str) -> None:
-        """Turn off the placeholders of modules that the cell's code imports under feature detection."""
-        for name in feature_detected(source):
-            for key in self.reasons:
-                if key == name or key.startswith(name + ".") or name.startswith(key + "."):
-                    self.detected.add(key)
+        """For this cell, turn off the placeholders of modules that its code imports under feature detection."""
+        names = feature_detected(source)
+        self.detected = {key for key in self.reasons for name in names
+                         if key == name or key.startswith(name + ".") or name.startswith(key + ".")}
         for name, module in list(sys.modules.items()):
             if isinstance(module, PlaceholderModule) and self.key_of(name) in self.detected:
                 del sys.modules[name]   # a second import must look again, and fail
