@@ -316,6 +316,7 @@ def test_backend_and_keras2_names_in_a_kernel():
     assert [run.status for run in execution.cells] == ["ok"] * 3, execution.cells
     assert texts[1] == "tensorflow [[0.0, 1.0]]\n" and texts[2] == "(2,) 0.4545\n"  # 0.5 / (1 + 0.1 * 1 step)
     assert seen["backend"] == {"asked": "jax", "source": "KERAS_BACKEND", "cell": 1}
+    assert "model-1-v1.keras" in seen["files"]  # the mapped names do not stop the model from being saved
     assert [(n["name"], n["cells"]) for n in seen["keras2_names"]] == [
         ("keras.utils.np_utils", [1]), ("keras.layers.core", [1]), ("SGD(lr=...)", [2]), ("SGD(decay=...)", [2]),
         ("Model.predict_classes", [2])]
