@@ -1,7 +1,7 @@
 # The two commands of README.md. Both set up .venv/ first when needed.
 .PHONY: demo test
 
-.venv/.installed: pyproject.toml scripts/setup.sh
+.venv/.installed: pyproject.toml scripts/setup.sh $(wildcard rubrics/*.toml)
 	scripts/setup.sh
 
 # Grade the sample submissions of every assignment; reports go to out/.

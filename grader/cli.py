@@ -1,4 +1,4 @@
-"""The ``grader`` command: grade, check, validate, assignments."""
+"""The ``grader`` command: grade, check, validate, assignments, environment."""
 from __future__ import annotations
 
 import argparse
@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--lang", choices=("es", "en"), default="en")
 
     commands.add_parser("assignments", help="list the assignments, their questions and points")
+    environment = commands.add_parser("environment", help="install the course packages that the rubrics name "
+                                                          "(scripts/setup.sh runs it)")
+    environment.add_argument("packages", nargs="*", help="packages to install (default: those of every rubric)")
     return parser
 
 
@@ -104,11 +107,11 @@ def _native_stderr_to_log() -> None:
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    if args.command != "assignments":
+    if args.command not in ("assignments", "environment"):
         _native_stderr_to_log()
     try:
         return {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate,
-                "assignments": cmd_assignments}[args.command](args)
+                "assignments": cmd_assignments, "environment": cmd_environment}[args.command](args)
     except (rubrics.RubricError, BatchError) as error:
         print(f"grader: error: {error}", file=sys.stderr)
         return 2
@@ -483,6 +486,11 @@ def cmd_validate(args) -> int:
         print(f"{rubric.name}: {'FAIL' if bad else 'ok'} (seed {result.seed}, "
               f"{result.timings.get('total', 0):.0f} s); report: {Path(template.cache_dir) / 'reference' / rubric.name / 'report.html'}")
     return 1 if failed else 0
+
+
+def cmd_environment(args) -> int:
+    from . import environment
+    return environment.main(args.packages)
 
 
 def cmd_assignments(args) -> int:

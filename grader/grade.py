@@ -23,14 +23,17 @@ from pathlib import Path
 import nbformat
 
 from . import rubric as rubrics
+from .environment import COURSE_PACKAGES
 from .execute.runner import Execution, Limits, copy_untrusted, execute_notebook
 from .execute.sandbox import Sandbox, detect
 from .harvest import harvest
+from .harvest.diagnosis import explain_runs
 from .result import CellRun, Result, load_result, write_json_atomic
 
-LEGACY_IDIOMS = re.compile(
-    r"input_dim\s*=|\.predict_classes\(|fit_generator\(|keras\.layers\.recurrent|np_utils|"
-    r"(Adam|SGD|RMSprop)\(\s*lr\s*=|keras\.wrappers\.scikit_learn|from\s+keras\.layers\.core\s+import")
+# Keras 2 code that only tf-keras runs: a recurrent layer given input_dim= (Keras 3 takes it for a flat
+# input and the model stays broken). Other Keras 2 names (np_utils, layers.core, predict_classes, lr=,
+# decay=, fit_generator) are mapped inside the kernel by execute/kernel/keras_compat.py.
+LEGACY_IDIOMS = re.compile(r"\b(SimpleRNN|LSTM|GRU|RNN|CuDNNLSTM|CuDNNGRU)\s*\((?:[^()]|\([^()]*\))*?\binput_dim\s*=")
 
 
 @dataclass
@@ -58,6 +61,7 @@ def _code_digest(paths) -> bytes:
 def environment_digest() -> str:
     """What the kernel's behaviour depends on besides the notebook."""
     versions = [metadata.version(p) for p in ("tensorflow", "keras", "tf_keras", "numpy", "h5py", "ipykernel")]
+    versions += sorted(path.name for path in COURSE_PACKAGES.glob("*.dist-info"))  # e.g. d2l-1.0.3.dist-info
     kernel_code = _code_digest((Path(__file__).parent / "execute").rglob("*.py"))
     return hashlib.sha256(json.dumps(versions).encode() + kernel_code).hexdigest()[:16]
 
@@ -226,7 +230,8 @@ def _execute(job, rubric, notebook, sandbox, limits, out, execution_key, progres
     with tempfile.TemporaryDirectory(prefix="grader-job-") as job_dir:
         execution = execute_notebook(notebook, Path(job_dir), sandbox, limits,
                                      legacy_keras=keras_flavour(rubric, notebook),
-                                     data_files=data_files(rubric, cache), progress=progress)
+                                     data_files=data_files(rubric, cache), progress=progress,
+                                     course_packages=rubric.packages)
         models = out / "models"
         shutil.rmtree(models, ignore_errors=True)
         if execution.models_dir.is_dir():
@@ -277,10 +282,11 @@ def _evaluate(job: Job, given: _Inputs, execution: Execution | None) -> Result:
     return Result(
         submission=job.submission, assignment=rubric.name,
         score=round(sum(c.score for c in checks), 3), max_score=rubric.max_score, seed=job.seed,
-        checks=checks, execution=execution.cells if execution else [], notebook=str(Path(job.notebook)),
+        checks=checks, execution=explain_runs(execution.cells, execution.notebook.cells, job.lang) if execution else [],
+        notebook=str(Path(job.notebook)),
         sandbox={"level": given.sandbox.level, "warning": given.sandbox.warning},
         problems=given.read_problems + harvested.problems + refused, data_sources=sources,
-        fingerprint={}, measured=measured)
+        fingerprint={}, measured=measured, environment=harvested.environment)
 
 
 _DATA: dict[int, object] = {}

@@ -23,6 +23,7 @@ class CellRun:
     error_name: str = ""
     error_message: str = ""
     note: str = ""             # e.g. why a line was skipped
+    explanation: str = ""      # a failure explained in plain words (grader.harvest.diagnosis)
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Result:
     data_sources: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)     # seconds: execute, evaluate, total
     measured: dict = field(default_factory=dict)     # metric values per check, e.g. {"Q4#0": 1.0}
+    environment: dict = field(default_factory=dict)  # placeholders, backend, Keras 2 names (harvest.environment)
     fingerprint: dict = field(default_factory=dict)  # what the result depends on, for re-use
 
     def to_dict(self) -> dict:

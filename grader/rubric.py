@@ -1,10 +1,11 @@
 """Rubrics: one TOML file per assignment in ``rubrics/``.
 
 A rubric says which questions there are, how each is checked and for how
-many points, which models exist (by signature), and the limits for running
-a notebook. Loading validates everything up front, so a broken rubric gives
-one :class:`RubricError` naming the file, the key and the problem, before
-any notebook runs.
+many points, which models exist (by signature), the limits for running
+a notebook, and the course packages its notebooks import (``[environment]``).
+Loading validates everything up front, so a broken rubric gives one
+:class:`RubricError` naming the file, the key and the problem, before any
+notebook runs.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ COMMON_KEYS = {"kind", "points", "label", "section", "only_in_section", "exclude
 SELECTOR_KEYS = {"input", "output", "layers_any", "layers_all", "layers_none", "hidden_activation_not",
                  "output_activation", "loss", "names"}
 KERAS_FLAVOURS = ("auto", "keras3", "legacy")
+_PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[\w,.-]*\])?\s*((===?|[<>!~]=|[<>])\s*[\w.*+!-]+\s*,?\s*)*$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
 
 
@@ -75,6 +77,7 @@ class Rubric:
     handout: frozenset = frozenset()  # (cell type, normalised source) of the handout's cells: not the student's work
     digest: str = ""
     execution_digest: str = ""      # digest of what changes how notebooks run (not how they are scored)
+    packages: list[str] = field(default_factory=list)   # course packages, e.g. ["d2l"]
 
     @property
     def max_score(self) -> float:
@@ -154,6 +157,8 @@ def _build(path: Path, data: dict, raw: bytes) -> Rubric:
     if unknown:
         fail(f"limits.{sorted(unknown)[0]}", "unknown key")
 
+    packages = _packages(data.get("environment", {}), fail)
+
     models = data.get("models", {})
     for model_name, selector in models.items():
         if not isinstance(selector, dict):
@@ -214,10 +219,27 @@ def _build(path: Path, data: dict, raw: bytes) -> Rubric:
             if check.section not in seen:
                 fail(f"questions.{question.id}.checks.section", f"no question {check.section!r}")
 
-    execution = json.dumps([keras, datasets, limits], sort_keys=True).encode()
+    execution = json.dumps([keras, datasets, limits, packages], sort_keys=True).encode()
     return Rubric(name, assignment.get("title", name), path, reference, keras, datasets, limits, models, questions,
                   handout, digest=hashlib.sha256(raw + handout_raw).hexdigest()[:16],
-                  execution_digest=hashlib.sha256(execution).hexdigest()[:16])
+                  execution_digest=hashlib.sha256(execution).hexdigest()[:16], packages=packages)
+
+
+def _packages(environment, fail) -> list[str]:
+    """``[environment] packages``: pip requirements by name, optionally with a version (``d2l==1.0.3``)."""
+    if not isinstance(environment, dict):
+        fail("environment", "must be a table [environment]")
+    unknown = set(environment) - {"packages"}
+    if unknown:
+        fail(f"environment.{sorted(unknown)[0]}", "unknown key (known: packages)")
+    packages = environment.get("packages", [])
+    if not isinstance(packages, list):
+        fail("environment.packages", 'must be a list of package names, e.g. ["d2l"]')
+    for package in packages:
+        if not isinstance(package, str) or not _PACKAGE.match(package):
+            fail("environment.packages", f"{package!r} is not a package name with an optional version, "
+                                         'e.g. "d2l" or "d2l==1.0.3"')
+    return packages
 
 
 def _read_handout(path: Path, relative, fail) -> tuple[bytes, frozenset]:

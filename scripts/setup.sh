@@ -28,4 +28,6 @@ fi
 echo "setup: installing grader and its dependencies into .venv (about 2 minutes the first time)"
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
+# the rubrics' course packages, with --no-deps into .venv/course-packages (README: Course packages)
+.venv/bin/python -m grader environment
 touch .venv/.installed

@@ -3,17 +3,18 @@
 Shell escapes and package installs never reach the kernel: ``!cmd``,
 ``%pip``/``%conda``/``%system``/``%sx``, a bare ``pip install`` line (which
 IPython's automagic would run), and whole cells under a shell cell magic
-(``%%bash``, ``%%sh``, ``%%script``, ``%%system``). The line is replaced by
-``pass`` so indentation and line numbers stay as the student wrote them.
+(``%%bash``, ``%%sh``, ``%%script``, ``%%system``). Colab's
+``%tensorflow_version 2.x`` is skipped too: IPython does not know it, and
+would skip the rest of its cell. The line is replaced by ``pass`` so
+indentation and line numbers stay as the student wrote them.
 """
 from __future__ import annotations
 
 import re
 
 SHELL_CELL_MAGICS = ("%%bash", "%%sh", "%%script", "%%system", "%%perl", "%%ruby")
-_SKIPPED_LINE = re.compile(
-    r"^(?P<indent>\s*)(?P<code>(!|%(pip|conda|mamba|system|sx|sc)\b|(pip3?|conda|apt(-get)?)\s+install\b).*)$"
-)
+_SKIPPED_LINE = re.compile(r"^(?P<indent>\s*)(?P<code>(!|%(pip|conda|mamba|system|sx|sc|tensorflow_version)\b"
+                           r"|(pip3?|conda|apt(-get)?)\s+install\b).*)$")
 _ASSIGNED_ESCAPE = re.compile(r"^(?P<indent>\s*)(?P<code>[\w.]+\s*=\s*(!|%(sx|system)\b).*)$")
 
 

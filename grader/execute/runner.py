@@ -29,9 +29,11 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 
+from ..environment import COURSE_PACKAGES
 from ..result import CellRun
 from . import cells as cell_policy
 from .limits import Cgroup, rlimits_for
+from .packages import installed_by, module_of
 from .sandbox import KERNEL_SUPPORT, Sandbox
 
 KERNEL_SUPPORT_INSIDE = "/opt/grader-kernel"
@@ -145,13 +147,35 @@ def _shrink(out, room: int) -> None:
 
 def execute_notebook(notebook: nbformat.NotebookNode, job_dir: Path, sandbox: Sandbox,
                      limits: Limits, legacy_keras: bool = False, data_files: dict | None = None,
-                     progress: Callable[[dict], None] | None = None) -> Execution:
-    """Execute a copy of ``notebook`` in ``job_dir``; the original is untouched."""
-    return asyncio.run(_execute(notebook, Path(job_dir), sandbox, limits, legacy_keras,
+                     progress: Callable[[dict], None] | None = None,
+                     course_packages: list[str] | None = None) -> Execution:
+    """Execute a copy of ``notebook`` in ``job_dir``; the original is untouched.
+
+    ``course_packages`` are the rubric's (``[environment] packages``): the
+    kernel finds them in :data:`grader.environment.COURSE_PACKAGES`, or a
+    placeholder when they could not be installed.
+    """
+    config = {"legacy_keras": legacy_keras, "placeholders": placeholders(notebook, course_packages or [])}
+    return asyncio.run(_execute(notebook, Path(job_dir), sandbox, limits, config,
                                 data_files or {}, progress or (lambda event: None)))
 
 
-async def _execute(notebook, job_dir, sandbox, limits, legacy_keras, data_files, progress):
+def placeholders(notebook: nbformat.NotebookNode, course_packages: list[str]) -> dict[str, str]:
+    """Modules the kernel stands in for while they are missing, each with the install line that named it.
+
+    They are the modules of the notebook's skipped install lines, the course
+    packages (in case one could not be installed; no line) and Colab's.
+    """
+    reasons = {module_of(package): "" for package in course_packages}
+    reasons["google.colab"] = ""
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            for line in cell_policy.sanitize(cell.source)[1]:
+                reasons.update((module_of(requirement), line) for requirement in installed_by(line))
+    return reasons
+
+
+async def _execute(notebook, job_dir, sandbox, limits, config, data_files, progress):
     started = time.monotonic()
     notebook = nbformat.from_dict(notebook)  # deep copy: the caller's stays as submitted
     work, connection_dir, spec_dir = (job_dir / "work", job_dir / "connection", job_dir / "kernelspec")
@@ -165,7 +189,7 @@ async def _execute(notebook, job_dir, sandbox, limits, legacy_keras, data_files,
         readonly[str(path)] = inside
         kernel_data[f"{name}_file"] = inside if sandbox.isolated else str(path)
     support = KERNEL_SUPPORT_INSIDE if sandbox.isolated else str(KERNEL_SUPPORT)
-    env = _kernel_env(work, support, limits, {"outdir": str(models_dir), "legacy_keras": legacy_keras, **kernel_data})
+    env = _kernel_env(work, support, limits, {"outdir": str(models_dir), **config, **kernel_data})
     cgroup = Cgroup(limits.processes, int(limits.memory * 1.1))  # the watchdog acts first, with a clear message
     argv = sandbox.command(
         [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
@@ -395,7 +419,8 @@ def _kernel_env(work: Path, support: str, limits: Limits, config: dict) -> dict:
     return {
         "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin",
         "HOME": str(work), "KERAS_HOME": str(work / ".keras"), "MPLBACKEND": "Agg",
-        "PYTHONPATH": support, "PYTHONDONTWRITEBYTECODE": "1",
+        # the course packages come after the kernel's own modules; the grader's process never imports them
+        "PYTHONPATH": os.pathsep.join([support, str(COURSE_PACKAGES)]), "PYTHONDONTWRITEBYTECODE": "1",
         "GRADER_KERNEL": json.dumps(config),
         "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0",
         "TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 MAX_MANIFEST_BYTES = 20 * 1024**2
 
@@ -32,22 +33,30 @@ class ModelVersion:
         return self.names[-1] if self.names else f"model #{self.model}"
 
 
-def read_models(models_dir: Path, cell_of_execution: dict[int, int]) -> list[ModelVersion]:
-    """Every saved model version, in the order they were saved."""
+def manifest_records(models_dir: Path, cell_of_execution: dict[int, int]) -> Iterator[tuple[dict, int | None]]:
+    """Each JSON object of the kernel's manifest with an ``execution_count``, and the cell it maps to."""
     manifest = Path(models_dir) / "manifest.jsonl"
     if not manifest.is_file():
-        return []
+        return
     with manifest.open("rb") as handle:
         raw = handle.read(MAX_MANIFEST_BYTES)
+    for line in raw.decode("utf-8", "replace").splitlines():
+        try:
+            record = json.loads(line)
+            yield record, cell_of_execution.get(int(record["execution_count"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+
+
+def read_models(models_dir: Path, cell_of_execution: dict[int, int]) -> list[ModelVersion]:
+    """Every saved model version, in the order they were saved."""
     names: dict[int, list[str]] = {}
     seen: dict[int, list[int]] = {}
     fits: dict[int, list[dict]] = {}
     versions: list[ModelVersion] = []
-    for line in raw.decode("utf-8", "replace").splitlines():
+    for record, cell in manifest_records(models_dir, cell_of_execution):
         try:
-            record = json.loads(line)
             event, model = record["event"], int(record["model"])
-            cell = cell_of_execution.get(int(record["execution_count"]))
         except (ValueError, KeyError, TypeError):
             continue
         if event == "seen":

@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..atomic import write_text_atomic
+from ..harvest.diagnosis import environment_notes
 from ..result import Check, Result
 from . import figures, i18n
 from .summary import pending, summarize
@@ -22,7 +23,7 @@ def _environment():
                               autoescape=select_autoescape(["html", "j2"], default=True),
                               trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined)
     environment.filters.update(num=i18n.number, duration=i18n.duration, awaiting=i18n.awaiting)
-    environment.globals.update(band_share=band_share, level=level, pending=pending)
+    environment.globals.update(band_share=band_share, level=level, pending=pending, environment_notes=environment_notes)
     return environment
 
 

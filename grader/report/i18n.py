@@ -48,6 +48,7 @@ STRINGS = {
     "code_cells": ("celdas de código", "code cells"),
     "without_problems": ("sin problemas", "without problems"),
     "cells_with_problems": ("Celdas con problemas", "Cells with problems"),
+    "environment": ("Entorno de ejecución", "Environment"),
     "duration": ("Duración", "Duration"),
     "total_time": ("Tiempo de ejecución", "Execution time"),
     "evaluation_time": ("evaluación", "evaluation"),

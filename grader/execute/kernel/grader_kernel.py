@@ -6,6 +6,10 @@ records what the kernel holds so the trusted side can judge it later.
 - Legacy Keras: with ``legacy_keras`` the name ``keras`` is made to mean
   tf-keras (Keras 2), so ``import keras.preprocessing.sequence`` in an old
   notebook does not bring Keras 3 back.
+- Environment: a Keras backend we lack becomes TensorFlow and Keras 2 names
+  are mapped (:mod:`keras_compat`); modules named in ``placeholders`` import
+  as placeholders when absent (:mod:`missing_modules`). What was used is
+  written to the manifest after each cell, once per cell.
 - Models: after every cell, every Keras model reachable from a global name
   (directly, or inside a list, tuple or dict) is saved when it is new or has
   changed since it was last saved, with the names it was seen under. A model
@@ -35,15 +39,28 @@ class _Recorder:
         self.histories = {}    # id -> id of the last History object recorded
         self.versions = {}     # id -> number of versions saved
         self.serials = {}      # id -> short number used in file names
+        self.noted = {}        # environment events of the running cell
 
     def write(self, record):
         self.manifest.write(json.dumps(record) + "\n")
         self.manifest.flush()
 
+    def note(self, record):
+        """Keep an environment event of the running cell; written after it with its count, once per cell."""
+        key = json.dumps({k: v for k, v in record.items() if k != "what"}, sort_keys=True)
+        if key not in self.noted:
+            self.noted[key] = record
+
+    def _write_notes(self, count):
+        for record in self.noted.values():
+            self.write({**record, "execution_count": count})
+        self.noted.clear()
+
     def after_cell(self, result):
+        count = result.execution_count
+        self._write_notes(count)
         if not any(name in sys.modules for name in _MODEL_MODULES):
             return
-        count = result.execution_count
         try:
             found = _find_models(self.shell.user_ns)
         except Exception as error:  # a hostile namespace must not break the kernel
@@ -138,10 +155,22 @@ def _alias_legacy_keras():
 
 
 def load_ipython_extension(shell):
+    import keras_compat
+    import missing_modules
+
+    recorder = _Recorder(shell, _CONFIG.get("outdir", "grader-models"))
     if _CONFIG.get("legacy_keras"):
         _alias_legacy_keras()
+    keras_compat.install(recorder.note)   # before the placeholders: keras.layers.core is a moved name
     if _CONFIG.get("mnist_file"):
         import offline_datasets
         offline_datasets.install(_CONFIG["mnist_file"])
-    recorder = _Recorder(shell, _CONFIG.get("outdir", "grader-models"))
+    placeholders = missing_modules.install(_CONFIG.get("placeholders", {}), recorder.note)
+
+    def before_cell(info):
+        try:
+            placeholders.before_cell(shell.transform_cell(info.raw_cell))
+        except Exception:  # a cell IPython cannot transform has no feature detection to find
+            pass
+    shell.events.register("pre_run_cell", before_cell)
     shell.events.register("post_run_cell", recorder.after_cell)

@@ -6,13 +6,14 @@ keras itself, so a notebook that does not use keras does not pay for it.
 ``tensorflow.keras`` read MNIST from a local ``.npz`` instead of downloading
 it. Every public ``load_data`` is a copy of the one defined in ``SOURCES``:
 modules already loaded are patched at once, the others right after their
-module runs, before any public module copies the function.
+module runs (:mod:`import_hooks`), before any public module copies the function.
 """
 from __future__ import annotations
 
-import importlib.abc
 import sys
 import types
+
+import import_hooks
 
 SOURCES = ("keras.src.datasets.mnist", "tf_keras.src.datasets.mnist")
 
@@ -20,11 +21,8 @@ SOURCES = ("keras.src.datasets.mnist", "tf_keras.src.datasets.mnist")
 def install(mnist_file: str) -> None:
     """Answer every later (and earlier) ``mnist.load_data()`` from ``mnist_file``."""
     load_data = offline_load_data(mnist_file)
-    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, PatchingFinder)]
-    sys.meta_path.insert(0, PatchingFinder(load_data))
     for name in SOURCES:
-        if name in sys.modules:
-            patch(sys.modules[name], load_data)
+        import_hooks.on_import(name, after=lambda module: patch(module, load_data))
 
 
 def offline_load_data(mnist_file: str):
@@ -47,39 +45,3 @@ def patch(module: types.ModuleType, load_data) -> None:
     for other in list(sys.modules.values()):
         if isinstance(other, types.ModuleType) and vars(other).get("load_data") is old:
             other.load_data = load_data
-
-
-class PatchingFinder(importlib.abc.MetaPathFinder):
-    """Finds the ``SOURCES`` modules as usual, but patches them once they run."""
-
-    def __init__(self, load_data):
-        self.load_data = load_data
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname not in SOURCES:
-            return None
-        for finder in sys.meta_path:
-            if finder is not self and hasattr(finder, "find_spec"):
-                spec = finder.find_spec(fullname, path, target)
-                if spec is not None and spec.loader is not None:
-                    spec.loader = PatchingLoader(spec.loader, self.load_data)
-                    return spec
-        return None
-
-
-class PatchingLoader(importlib.abc.Loader):
-    """Runs a module with its own loader, then patches its ``load_data``."""
-
-    def __init__(self, loader, load_data):
-        self.loader = loader
-        self.load_data = load_data
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        self.loader.exec_module(module)
-        patch(module, self.load_data)
-
-    def __getattr__(self, name):  # get_source, get_code... for tracebacks and inspect
-        return getattr(self.loader, name)
