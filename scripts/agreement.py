@@ -119,7 +119,7 @@ def main(argv=None) -> int:
     corpus = expected()
     out = args.out or Path(tempfile.mkdtemp(prefix="agreement-"))
     if not all((out / a / "gradebook.csv").is_file() for a in ASSIGNMENTS):
-        os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="agreement-cache-"))
+        os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="agreement-cache-")  # the references run afresh
         for assignment in ASSIGNMENTS:
             seconds = grade(assignment, out / assignment, args.seed, args.workers)
             print(f"graded {assignment} in {seconds:.0f} s → {out / assignment}", file=sys.stderr)
