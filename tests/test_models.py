@@ -101,7 +101,7 @@ def test_a_logits_head_is_scored_through_softmax(quickstart):
     harvest = Harvest(cells=[], runs=[], sections={}, models=[
         ModelVersion(model=i, version=1, path=path, cell=i, names=[path.stem]) for i, path in enumerate(quickstart)])
     ctx = Context(harvest, PRACTICA1, DataCache(1), "en")
-    logits, wrapper = (pick([pair], {}, None) for pair in ctx._pairs())
+    logits, wrapper = (pick([(version, info)], {}, None) for version, info, _ in ctx.versions)
     x = ctx.data.get("mnist", {}, 200).x
     scored = ctx.predict(logits, x)
     assert np.allclose(scored.sum(axis=1), 1, atol=1e-5)              # probabilities, not logits
