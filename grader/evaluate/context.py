@@ -13,7 +13,6 @@ import zlib
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.special import expit, softmax
 
 from ..harvest import Harvest
 from ..rubric import CheckSpec, Question, Rubric, alternatives
@@ -164,6 +163,7 @@ class Context:
         outputs = np.concatenate([np.asarray(model(x[i:i + 1024], training=False)) for i in range(0, len(x), 1024)])
         if not chosen.info.logits:
             return outputs
+        from scipy.special import expit, softmax  # here, not above: a re-score from the memo never needs it
         return expit(outputs) if outputs.shape[-1] == 1 else softmax(outputs, axis=-1)
 
     def head_note(self, chosen: Pick) -> str:
