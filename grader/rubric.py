@@ -24,7 +24,7 @@ CHECK_KINDS = {
     # kind: (required keys, optional keys)
     "numeric_answer": ({"expected"}, {"tolerance", "right", "wrong", "context"}),
     "model_structure": ({"model"}, {"output_activation", "partial_activations", "hidden"}),
-    "model_probe": ({"model", "input", "output_shape"}, {"expected_rounded", "expected", "tolerance"}),
+    "model_probe": ({"model", "input", "output_shape"}, {"expected_rounded", "expected", "tolerance", "data"}),
     "model_metric": ({"model", "data", "metric"}, {"params", "samples", "band", "train_noise"}),
     "model_comparison": ({"model", "data", "metric"}, {"params", "samples", "min_models"}),
     "free_text": (set(), {"keywords", "min_words"}),
@@ -36,6 +36,11 @@ SELECTOR_KEYS = {"input", "output", "layers_any", "layers_all", "layers_none", "
 KERAS_FLAVOURS = ("auto", "keras3", "legacy")
 _PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[\w,.-]*\])?\s*((===?|[<>!~]=|[<>])\s*[\w.*+!-]+\s*,?\s*)*$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
+
+
+def alternatives(shape) -> list:
+    """A selector's shape, or its list of shapes: ``["any", 1]`` or ``[["any", 1], ["any", 2]]``."""
+    return shape if isinstance(shape, list) and shape and isinstance(shape[0], list) else [shape]
 
 
 class RubricError(ValueError):
@@ -168,8 +173,15 @@ def _build(path: Path, data: dict, raw: bytes) -> Rubric:
             fail(f"models.{model_name}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(sorted(SELECTOR_KEYS))})")
         for key in ("input", "output"):
             shape = selector.get(key)
-            if shape is not None and not (isinstance(shape, list) and all(isinstance(d, int) or d == "any" for d in shape)):
-                fail(f"models.{model_name}.{key}", 'must be a list of sizes, "any" for any size, e.g. ["any", 784]')
+            sizes_only = all(isinstance(sizes, list) and sizes and all(isinstance(d, int) or d == "any" for d in sizes)
+                             for sizes in alternatives(shape))
+            if shape is not None and not sizes_only:
+                fail(f"models.{model_name}.{key}", 'must be a list of sizes, "any" for any size, e.g. ["any", 784], '
+                     'or a list of such lists')
+        loss = selector.get("loss")
+        if loss is not None and not (isinstance(loss, list) and all(isinstance(name, str) for name in loss)):
+            fail(f"models.{model_name}.loss",
+                 'must be a list of loss names or families, e.g. ["mse"] or ["regression"]')
 
     questions_raw = data.get("questions")
     if not isinstance(questions_raw, list) or not questions_raw:

@@ -1,6 +1,8 @@
 """The picker finds a model by what it is and where it was made, not by its name."""
-from grader.evaluate.models import ModelInfo
-from grader.evaluate.picker import pick, pick_all
+import pytest
+
+from grader.evaluate.models import ModelInfo, normalise_loss
+from grader.evaluate.picker import pick, pick_all, qualifies
 from grader.harvest.answers import Section
 from grader.harvest.models import ModelVersion
 
@@ -59,3 +61,52 @@ def test_a_model_made_after_the_question_does_not_count():
     versions = [version(1, 1, 16, ["model_30"])]
     assert pick(versions, ADDER, Section("Q2", 4, 6)) is None
     assert pick(versions, ADDER, None).version.model == 1  # no label found: anything goes
+
+
+# --- the signature says what a model must do, not how it was written --------
+
+DIGITS = {"input": ["any", 784], "output": ["any", 10]}
+SUM_CLASSIFIER = {"input": ["any", 2], "output": [["any", 1], ["any", 2]], "loss": ["classification"]}
+SUM_REGRESSOR = {"input": ["any", 2], "output": ["any", 1], "loss": ["regression"]}
+DENSE = [{"class": "Dense", "units": 8, "activation": "relu"}, {"class": "Dense", "units": 10, "activation": "linear"}]
+
+
+def test_an_input_qualifies_by_its_values_per_sample():
+    def fits(shape):
+        return qualifies(ModelInfo(shape, (None, 10), DENSE), DIGITS)
+    assert fits((None, 784)) and fits((None, 28, 28)) and fits((None, 28, 28, 1)) and fits((None, 1, 784))
+    assert not fits((None, 27, 29)) and not fits((None, None, 28)) and not fits((None, 28, 28, 3)) and not fits(None)
+
+
+def test_a_size_left_open_still_matches_only_itself():
+    assert qualifies(ModelInfo((None, 8, 2), (None, 8, 1), RNN), ADDER)   # "any" takes a fixed length
+    assert not qualifies(ModelInfo((None, 16), (None, 8, 1), RNN), ADDER)  # but not another rank
+
+
+def test_a_rubric_may_list_several_outputs():
+    one, two, three = (ModelInfo((None, 2), (None, n), DENSE, "binarycrossentropy") for n in (1, 2, 3))
+    assert qualifies(one, SUM_CLASSIFIER) and qualifies(two, SUM_CLASSIFIER) and not qualifies(three, SUM_CLASSIFIER)
+
+
+@pytest.mark.parametrize("loss, classifier, regressor", [
+    ("binarycrossentropy", True, False), ("categoricalcrossentropy", True, False),
+    ("sparsecategoricalcrossentropy", True, False), ("meansquarederror", False, True),
+    ("meanabsoluteerror", False, True), ("huber", False, True), ("", False, False)])
+def test_losses_by_family(loss, classifier, regressor):
+    info = ModelInfo((None, 2), (None, 1), DENSE, loss)
+    assert qualifies(info, SUM_CLASSIFIER) == classifier and qualifies(info, SUM_REGRESSOR) == regressor
+
+
+def test_losses_by_name_in_any_spelling():
+    info = ModelInfo((None, 2), (None, 1), DENSE, normalise_loss("mean_squared_error"))
+    for spelling in ("mse", "MSE", "mean_squared_error", "MeanSquaredError", "keras.losses.mean_squared_error"):
+        assert qualifies(info, {"loss": [spelling]}), spelling
+    assert not qualifies(info, {"loss": ["mae"]})
+
+
+def test_activation_layers_count_as_the_activation_of_the_layer_before():
+    layers = [{"class": "Dense", "units": 64, "activation": "linear"}, {"class": "ReLU", "activation": "relu"},
+              {"class": "Dense", "units": 1, "activation": "linear"}, {"class": "Activation", "activation": "sigmoid"}]
+    info = ModelInfo((None, 2), (None, 1), layers)
+    assert info.hidden_activations == ["relu"] and info.output_activation == "sigmoid"
+    assert not qualifies(info, {"hidden_activation_not": "relu"})

@@ -28,6 +28,12 @@ def test_the_shipped_rubrics_load():
         assert loaded.questions and loaded.max_score > 0
 
 
+def test_several_shapes_and_loss_families(tmp_path):
+    text = VALID.replace('input = ["any", 2]', 'input = ["any", 2]\noutput = [["any", 1], ["any", 2]]\n'
+                         'loss = ["classification", "hinge"]')
+    assert rubrics.load(write(tmp_path, text)).models["m"]["output"] == [["any", 1], ["any", 2]]
+
+
 def test_valid_rubric_and_default_reference(tmp_path):
     loaded = rubrics.load(write(tmp_path, VALID))
     assert loaded.name == "tiny" and loaded.max_score == 1
@@ -41,6 +47,9 @@ def test_valid_rubric_and_default_reference(tmp_path):
     (("points = 1", "points = -1"), "questions.Q1.checks[0].points", ">= 0"),
     (("expected = 127", "expected = 127\n  colour = 3"), "questions.Q1.checks[0].colour", "unknown key"),
     (('input = ["any", 2]', 'input = "wide"'), "models.m.input", "list of sizes"),
+    (('input = ["any", 2]', 'input = [["any", 2], "wide"]'), "models.m.input", "list of sizes"),
+    (('input = ["any", 2]', 'output = []'), "models.m.output", "list of sizes"),
+    (('input = ["any", 2]', 'loss = "mse"'), "models.m.loss", "list of loss names or families"),
     (('name = "tiny"', 'name = "tiny"\nkeras = "2"'), "assignment.keras", "not one of"),
     (('name = "tiny"', 'name = "tiny"\n[limits]\nmemory = "lots"'), "limits.memory", "not a size"),
 ])

@@ -3,7 +3,9 @@
 The context loads the saved models once (refusing unsafe ones), hands out
 fresh data generated from the run's seed (the same data for every
 submission and for the reference), and knows the reference's measurements
-for relative bands.
+for relative bands. It calls a model the way the model was built: the data
+reshaped to the model's own input shape (784 values as 28x28), and a logits
+head through the softmax or sigmoid it lacks.
 """
 from __future__ import annotations
 
@@ -13,12 +15,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..harvest import Harvest
-from ..rubric import CheckSpec, Question, Rubric
+from ..rubric import CheckSpec, Question, Rubric, alternatives
 from . import models as model_files
 from .memo import Memo, file_digest
 from .models import ModelInfo
 from .data import Dataset, get_kind
-from .picker import Pick, pick, pick_all
+from .picker import Pick, pick, pick_all, values_per_sample
 
 
 class DataCache:
@@ -68,6 +70,7 @@ class Context:
         self.memo = memo or Memo()
         self.measured: dict[str, float] = {}
         self.refused: list[str] = []
+        self.own_code: list[str] = []       # models with code of their own, as "name (cell N): classes"
         self.picked: dict[str, int] = {}    # question id -> model object judged there
         self.versions = []                  # (version, info, file digest) of every usable model
         self._loaded: dict[str, object] = {}  # file digest -> Keras model, loaded when first needed
@@ -80,18 +83,15 @@ class Context:
             try:
                 digest = file_digest(version.path)
             except OSError as error:
-                described = {"refused": f"the model file is unreadable ({type(error).__name__})", "unsafe": False}
+                described = {"refused": f"the model file is unreadable ({type(error).__name__})", "own_code": []}
             else:
                 try:
                     described = self.memo.get(["model", digest, version.path.suffix],
                                               lambda: self._load(version.path, digest))
                 except model_files.RefusedModel as error:  # this machine failed, not the file: not remembered
-                    described = {"refused": str(error), "unsafe": error.unsafe}
+                    described = {"refused": str(error), "own_code": error.own_code}
             if "refused" in described:
-                what = self.say("rechazado por seguridad", "refused for safety") if described["unsafe"] else \
-                    self.say("no se pudo cargar", "could not be loaded")
-                self.refused.append(self.say(f"Modelo «{version.label}» (celda {_cell(version.cell)}) {what}: {described['refused']}",
-                                             f"Model “{version.label}” (cell {_cell(version.cell)}) {what}: {described['refused']}"))
+                self.refused.append(self._refusal(version, described))
                 continue
             self.versions.append((version, ModelInfo.from_dict(described["info"]), digest))
 
@@ -102,9 +102,27 @@ class Context:
         except model_files.RefusedModel as error:
             if error.passing:
                 raise
-            return {"refused": str(error), "unsafe": error.unsafe}
+            return {"refused": str(error), "own_code": error.own_code}
         self._loaded[digest] = model
         return {"info": asdict(info)}
+
+    def _refusal(self, version, described: dict) -> str:
+        """Why a saved model is not judged, in words; a model with code of its own is named as such."""
+        where = self.say(f"Modelo «{version.label}» (celda {_cell(version.cell)})",
+                         f"Model “{version.label}” (cell {_cell(version.cell)})")
+        if not described["own_code"]:
+            return where + self.say(" no se pudo cargar: ", " could not be loaded: ") + described["refused"]
+        parts = [{"Lambda": self.say("una capa Lambda", "a Lambda layer"),
+                  "__lambda__": self.say("una función de Python guardada en el modelo",
+                                         "a Python function stored in the model")}.get(name) or
+                 self.say(f"la clase {name}, definida en el cuaderno", f"class {name}, defined in the notebook")
+                 for name in described["own_code"]]
+        self.own_code.append(f"{version.label} ({self.say('celda', 'cell')} {_cell(version.cell)}): "
+                             + ", ".join(described["own_code"]))
+        return where + self.say(" rechazado por seguridad: es un modelo con código propio (" + "; ".join(parts)
+                                + "), que el corrector no ejecuta, así que no se mide.",
+                                " refused for safety: a model with code of its own (" + "; ".join(parts)
+                                + "), which the grader does not run, so it is not measured.")
 
     def say(self, es: str, en: str) -> str:
         return es if self.lang == "es" else en
@@ -135,13 +153,28 @@ class Context:
         return [p for p in picks if p.version.model not in exclude]
 
     def predict(self, chosen: Pick, x: np.ndarray) -> np.ndarray:
+        """The model's outputs on ``x``, given in the model's own input shape; logits as probabilities."""
         digest = self._digest(chosen)
         if digest not in self._loaded:
             self._loaded[digest] = model_files.load(chosen.version.path)[0]
         model = self._loaded[digest]
-        x = np.asarray(x, dtype=np.float32)
+        x = _in_shape(np.asarray(x, dtype=np.float32), chosen.info.input_shape)
         # direct calls in batches: no tf.function retracing for every new model and shape
-        return np.concatenate([np.asarray(model(x[i:i + 1024], training=False)) for i in range(0, len(x), 1024)])
+        outputs = np.concatenate([np.asarray(model(x[i:i + 1024], training=False)) for i in range(0, len(x), 1024)])
+        if not chosen.info.logits:
+            return outputs
+        from scipy.special import expit, softmax  # here, not above: a re-score from the memo never needs it
+        return expit(outputs) if outputs.shape[-1] == 1 else softmax(outputs, axis=-1)
+
+    def head_note(self, chosen: Pick) -> str:
+        """The sentence that says a logits head was scored through the activation it lacks, or ""."""
+        if not chosen.info.logits:
+            return ""
+        activation = "sigmoid" if (chosen.info.output_shape or (1,))[-1] == 1 else "softmax"
+        return self.say(f" Su salida no tiene {activation} (logits, entrenado con from_logits=True): "
+                        f"se puntúa aplicando {activation} a sus salidas.",
+                        f" Its output has no {activation} (logits, trained with from_logits=True): "
+                        f"it is scored with {activation} applied to its outputs.")
 
     def remember(self, chosen: Pick, question: list, compute):
         """``compute()``'s answer about ``chosen``, remembered by model file and ``question`` (see memo)."""
@@ -161,22 +194,27 @@ class Context:
         selector = self.rubric.models[spec.options["model"]]
         wanted = []
         if selector.get("input"):
-            wanted.append(self.say(f"entrada {_shape(selector['input'])}", f"input {_shape(selector['input'])}"))
+            wanted.append(self.say("entrada ", "input ") + self._shapes(selector["input"]))
         if selector.get("output"):
-            wanted.append(self.say(f"salida {_shape(selector['output'])}", f"output {_shape(selector['output'])}"))
+            wanted.append(self.say("salida ", "output ") + self._shapes(selector["output"]))
         if selector.get("layers_any"):
             wanted.append(self.say("una capa " + " o ".join(selector["layers_any"]),
                                    "a " + " or ".join(selector["layers_any"]) + " layer"))
         if selector.get("loss"):
-            wanted.append(self.say("entrenado con pérdida " + " o ".join(selector["loss"]),
-                                   "trained with loss " + " or ".join(selector["loss"])))
+            families = {"classification": self.say("una pérdida de clasificación", "a classification loss"),
+                        "regression": self.say("una pérdida de regresión", "a regression loss")}
+            losses = [families.get(name) or self.say(f"la pérdida {name}", f"loss {name}")
+                      for name in selector["loss"]]
+            wanted.append(self.say("entrenado con ", "trained with ") + self.say(" o ", " or ").join(losses))
         if selector.get("output_activation"):
             wanted.append(self.say(f"salida {selector['output_activation']}", f"{selector['output_activation']} output"))
         if selector.get("hidden_activation_not"):
             wanted.append(self.say(f"capas ocultas sin {selector['hidden_activation_not']}",
                                    f"hidden layers other than {selector['hidden_activation_not']}"))
         seen = sorted({f"{v.label} ({self.say('celda', 'cell')} {_cell(v.cell)}): {i.summary()}"
-                       + (f", loss {i.loss}" if i.loss else "") for v, i in self._pairs()})
+                       + (f", loss {i.loss}" if i.loss else "") for v, i in self._pairs()}
+                      | {entry + self.say(" (con código propio, no se mide)", " (code of its own, not measured)")
+                         for entry in self.own_code})
         found = (self.say(" Modelos del cuaderno: ", " Models in the notebook: ") + "; ".join(seen) + ".") if seen else \
             self.say(" El cuaderno no dejó ningún modelo entrenado.", " The notebook left no trained model.")
         section = self.section(spec)
@@ -187,6 +225,18 @@ class Context:
         elif spec.options.get("only_in_section"):
             where = self.say(" La pregunta no se encontró en el cuaderno.", " The question was not found in the notebook.")
         return self.say("No se encontró ningún modelo con ", "No model was found with ") + ", ".join(wanted) + "." + where + found
+
+    def _shapes(self, pattern) -> str:
+        """A rubric's shape or shapes in words."""
+        return self.say(" o ", " or ").join(_shape(shape) for shape in alternatives(pattern))
+
+
+def _in_shape(x: np.ndarray, shape) -> np.ndarray:
+    """``x`` in the model's own input shape when that holds the same values per sample (784 as 28x28)."""
+    per_sample = values_per_sample(shape)
+    if per_sample is None or x.ndim < 2 or x.shape[1:] == tuple(shape[1:]) or values_per_sample(x.shape) != per_sample:
+        return x
+    return x.reshape((len(x), *shape[1:]))
 
 
 def _cell(index) -> str:

@@ -7,6 +7,11 @@ nothing from the file is ever executed. Then Keras loads it with
 ``safe_mode=True``. Files from legacy Keras (tf-keras) are ``.h5`` and are
 loaded with tf-keras: each model is evaluated with the Keras that built it
 (Keras 3 cannot rebuild tf-keras recurrent layers).
+
+A model is described as people build it: the layers of nested models
+(``Sequential([model, Softmax()])``) are listed in place, an activation
+layer counts as the activation of the layer before it, and the loss is read
+in any spelling Keras stores (string, function, class; Keras 3 or tf-keras).
 """
 from __future__ import annotations
 
@@ -15,9 +20,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REFUSED = {"Lambda": "a Lambda layer runs arbitrary code from the notebook",
-           "__lambda__": "a Python function stored in the model runs arbitrary code from the notebook"}
-CONTAINERS = {"Sequential", "Functional", "Model", "InputLayer"}
+CODE_CARRIERS = {"Lambda", "__lambda__"}  # Keras' own classes that carry the notebook's code (a Python function)
+MODELS = {"Sequential", "Functional", "Model"}
+CONTAINERS = MODELS | {"InputLayer"}
 # How Keras stores plain values in a config (a functional model's tensors, arrays, slices): data, not classes
 VALUES = {"__keras_tensor__", "__tensor__", "__numpy__", "__bytes__", "__ellipsis__", "__slice__", "__typespec__"}
 
@@ -25,14 +30,20 @@ VALUES = {"__keras_tensor__", "__tensor__", "__numpy__", "__bytes__", "__ellipsi
 class RefusedModel(Exception):
     """A model file the grader will not or cannot load; the message says why.
 
-    ``unsafe`` tells a refusal (it would run the notebook's code) from a
-    file that is merely broken; ``passing`` marks a failure of this machine
+    ``own_code`` names what makes it a model with code of its own (classes
+    defined in the notebook, ``Lambda``, ``__lambda__``): the grader would
+    have to run the notebook's code, so it does not load it; otherwise the
+    file is merely broken. ``passing`` marks a failure of this machine
     (memory, disk), not of the file, which a later run may not meet.
     """
 
-    def __init__(self, message: str, unsafe: bool = False, passing: bool = False):
+    def __init__(self, message: str, own_code: list[str] = (), passing: bool = False):
         super().__init__(message)
-        self.unsafe, self.passing = unsafe, passing
+        self.own_code, self.passing = list(own_code), passing
+
+
+# Layers whose only job is an activation, and the activation they apply
+ACTIVATION_LAYERS = {"Softmax": "softmax", "ReLU": "relu", "LeakyReLU": "leaky_relu", "ELU": "elu", "PReLU": "prelu"}
 
 
 @dataclass
@@ -40,17 +51,19 @@ class ModelInfo:
     """What a model is, read from the loaded model (not from the notebook's claims)."""
     input_shape: tuple | None
     output_shape: tuple | None
-    layers: list[dict] = field(default_factory=list)     # {"class", "units", "activation", "name"}
+    layers: list[dict] = field(default_factory=list)     # {"class", "units", "activation", "name", "wraps"}
     loss: str = ""                                       # the loss it was compiled with, normalised
+    from_logits: bool = False                            # that loss was told the outputs are logits
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelInfo":
         shape = lambda value: None if value is None else tuple(value)  # noqa: E731  (JSON made it a list)
-        return cls(shape(data["input_shape"]), shape(data["output_shape"]), data["layers"], data["loss"])
+        return cls(**{**data, "input_shape": shape(data["input_shape"]), "output_shape": shape(data["output_shape"])})
 
     @property
     def layer_classes(self) -> set[str]:
-        return {layer["class"] for layer in self.layers}
+        """Classes of the layers, and of the layers they wrap (``Bidirectional(LSTM)`` is an LSTM too)."""
+        return {name for layer in self.layers for name in (layer["class"], layer.get("wraps")) if name}
 
     @property
     def output_activation(self) -> str:
@@ -61,36 +74,98 @@ class ModelInfo:
 
     @property
     def hidden_activations(self) -> list[str]:
-        with_units = [layer for layer in self.layers if layer.get("units")]
-        return [layer.get("activation") or "linear" for layer in with_units[:-1]]
+        """The activation after each layer with units but the last, counting a separate activation layer."""
+        found = []
+        for layer in self.layers:
+            if layer.get("units"):
+                found.append(layer.get("activation") or "linear")
+            elif layer.get("activation") and found and found[-1] == "linear":
+                found[-1] = layer["activation"]
+        return found[:-1]
+
+    @property
+    def logits(self) -> bool:
+        """A linear output trained with ``from_logits=True``: scores that need a softmax or sigmoid.
+
+        A linear output trained with a loss that expects probabilities is not
+        logits: Keras clips it into [0, 1] while training, so it learns
+        probabilities, and thresholds at 0.5 as the handout's model does.
+        """
+        return self.from_logits and self.output_activation == "linear"
 
     def summary(self) -> str:
-        parts = []
-        for layer in self.layers:
-            text = layer["class"]
-            if layer.get("units"):
-                text += f"({layer['units']}" + (f", {layer['activation']}" if layer.get("activation") else "") + ")"
-            parts.append(text)
-        return " → ".join(parts)
+        return " → ".join(_layer_text(layer) for layer in self.layers)
 
 
-LOSS_ALIASES = {"mse": "meansquarederror", "mae": "meanabsoluteerror", "bce": "binarycrossentropy"}
+def _layer_text(layer: dict) -> str:
+    """``Dense(64, relu)``, ``Bidirectional(LSTM(8, tanh))``, ``Softmax``."""
+    text = layer.get("wraps") or layer["class"]
+    if layer.get("units"):
+        text += f"({layer['units']}" + (f", {layer['activation']}" if layer.get("activation") else "") + ")"
+    return f"{layer['class']}({text})" if layer.get("wraps") else text
+
+
+# Keras' names of one loss, compacted by normalise_loss (keras.losses.get knows them too, but importing
+# Keras would cost a re-grade from the memo its promise of not importing TensorFlow)
+LOSS_ALIASES = {"mse": "meansquarederror", "mae": "meanabsoluteerror", "mape": "meanabsolutepercentageerror",
+                "msle": "meansquaredlogarithmicerror", "bce": "binarycrossentropy", "huberloss": "huber",
+                "kld": "kldivergence", "kullbackleiblerdivergence": "kldivergence"}
+LOSS_FAMILIES = {
+    "classification": {"binarycrossentropy", "categoricalcrossentropy", "sparsecategoricalcrossentropy",
+                       "binaryfocalcrossentropy", "categoricalfocalcrossentropy", "hinge", "squaredhinge",
+                       "categoricalhinge"},
+    "regression": {"meansquarederror", "meanabsoluteerror", "meanabsolutepercentageerror",
+                   "meansquaredlogarithmicerror", "huber", "logcosh"},
+}
 
 
 def normalise_loss(loss) -> str:
-    """``"mse"``, ``"mean_squared_error"`` and ``MeanSquaredError`` are one loss."""
+    """One name for one loss: ``"mse"``, ``"mean_squared_error"``, ``keras.losses.mean_squared_error`` and
+    ``MeanSquaredError()`` are all ``meansquarederror``.
+
+    Keras stores a loss as a string, as a class (``{"class_name": "MeanSquaredError", ...}``) or, in
+    Keras 3, a function as ``{"class_name": "function", "config": "mean_squared_error"}``.
+    """
     if isinstance(loss, dict):
-        loss = loss.get("class_name") or loss.get("config", {}).get("name") or ""
-    name = str(loss or "").rsplit(".", 1)[-1].replace("_", "").lower()
+        config = loss.get("config")
+        loss = config if loss.get("class_name") == "function" and isinstance(config, str) else \
+            loss.get("class_name") or (config if isinstance(config, dict) else {}).get("name") or ""
+    if not isinstance(loss, str):
+        return ""  # several losses (a model with several outputs): none of the models asked for here
+    name = loss.rsplit(".", 1)[-1].replace("_", "").lower()
     return LOSS_ALIASES.get(name, name)
 
 
-def _config_of(path: Path) -> tuple[dict, str]:
-    """The model's configuration and its training loss, read as plain JSON."""
+def losses_meant(names) -> set[str]:
+    """The normalised losses a rubric's ``loss = [...]`` accepts: names, or families (``"classification"``)."""
+    return set().union(*(LOSS_FAMILIES.get(name, {normalise_loss(name)}) for name in names))
+
+
+def _loss_of(stored) -> tuple[str, bool]:
+    """The normalised loss and whether it takes logits, as Keras stored it in a compile or training config."""
+    config = stored.get("config") if isinstance(stored, dict) else None
+    return normalise_loss(stored), bool(isinstance(config, dict) and config.get("from_logits"))
+
+
+def _compiled_loss(config) -> object:
+    """The loss of the model, else of the first model nested in it (a wrapper is often not compiled)."""
+    if isinstance(config, dict):
+        if (config.get("compile_config") or {}).get("loss"):
+            return config["compile_config"]["loss"]
+        children = config.values()
+    elif isinstance(config, list):
+        children = config
+    else:
+        return None
+    return next((loss for loss in map(_compiled_loss, children) if loss), None)
+
+
+def _config_of(path: Path) -> tuple[dict, object]:
+    """The model's configuration and its training loss as stored, read as plain JSON."""
     if path.suffix == ".keras":
         with zipfile.ZipFile(path) as archive:
             config = json.loads(archive.read("config.json"))
-        return config, normalise_loss((config.get("compile_config") or {}).get("loss"))
+        return config, _compiled_loss(config)
     if path.suffix == ".h5":
         import h5py
         with h5py.File(path, "r") as handle:
@@ -98,7 +173,7 @@ def _config_of(path: Path) -> tuple[dict, str]:
         if raw is None:
             raise RefusedModel("the file holds no model configuration")
         decode = lambda value: json.loads(value.decode() if isinstance(value, bytes) else value)  # noqa: E731
-        return decode(raw), normalise_loss(decode(training).get("loss") if training is not None else "")
+        return decode(raw), decode(training).get("loss") if training is not None else None
     raise RefusedModel(f"unknown model file type {path.suffix!r}")
 
 
@@ -116,22 +191,27 @@ def _layer_classes(config) -> list[tuple[str, str]]:
     return found
 
 
-def check_config(path: Path) -> str:
-    """The model's loss; :class:`RefusedModel` when the file needs code the grader will not run."""
+def check_config(path: Path) -> tuple[str, bool]:
+    """The model's loss and whether it takes logits; :class:`RefusedModel` when the file is unreadable or
+    the model has code of its own (classes defined in the notebook, a ``Lambda``), which the grader does not run.
+    """
     try:
         config, loss = _config_of(path)
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
+        classes = _layer_classes(config)
+    except (OSError, KeyError, ValueError, RecursionError, zipfile.BadZipFile) as error:  # nested without end
         raise RefusedModel(f"the model file is unreadable ({type(error).__name__})") from None
-    for class_name, module in _layer_classes(config):
-        if class_name in REFUSED:
-            raise RefusedModel(f"{class_name}: {REFUSED[class_name]}", unsafe=True)
-        if class_name in VALUES:
+    own_code = []
+    for class_name, module in classes:
+        if class_name in VALUES or class_name in own_code:
             continue
         defined_elsewhere = module and not module.startswith("keras")
-        if defined_elsewhere or not (module or _known_to_keras(class_name)):
-            raise RefusedModel(f"{class_name}: a class defined in the notebook; the grader does not run its code",
-                               unsafe=True)
-    return loss
+        if class_name in CODE_CARRIERS or defined_elsewhere or not (module or _known_to_keras(class_name)):
+            own_code.append(class_name)
+    if "Lambda" in own_code and "__lambda__" in own_code:
+        own_code.remove("__lambda__")  # the Lambda layer's own function: one piece of code, named once
+    if own_code:
+        raise RefusedModel("a model with code of its own: " + ", ".join(own_code), own_code=own_code)
+    return _loss_of(loss)
 
 
 def _known_to_keras(class_name: str) -> bool:
@@ -144,7 +224,7 @@ def _known_to_keras(class_name: str) -> bool:
 def load(path: Path):
     """The Keras model saved at ``path`` and what it is; :class:`RefusedModel` if unsafe or unreadable."""
     path = Path(path)
-    loss = check_config(path)
+    loss, from_logits = check_config(path)
     try:
         if path.suffix == ".h5":  # legacy Keras; Lambda layers were refused above, so no code is unmarshalled
             import tf_keras
@@ -156,19 +236,38 @@ def load(path: Path):
         passing = isinstance(error, (MemoryError, OSError)) or "ResourceExhausted" in type(error).__name__
         raise RefusedModel(f"Keras could not load it: {type(error).__name__}: {str(error)[:300]}",
                            passing=passing) from None
-    return model, describe(model, loss)
+    return model, describe(model, loss, from_logits)
 
 
-def describe(model, loss: str = "") -> ModelInfo:
-    layers = []
+def describe(model, loss: str = "", from_logits: bool = False) -> ModelInfo:
+    return ModelInfo(_shape(model, "input"), _shape(model, "output"), [_describe_layer(layer) for layer in
+                                                                       _leaf_layers(model)], loss, from_logits)
+
+
+def _leaf_layers(model) -> list:
+    """The model's layers, with those of every model nested in it in their place; no input layers."""
+    found = []
     for layer in model.layers:
-        config = layer.get_config()
-        activation = config.get("activation")
-        if isinstance(activation, dict):
-            activation = activation.get("config", {}).get("name") or activation.get("class_name")
-        layers.append({"class": type(layer).__name__, "name": layer.name,
-                       "units": config.get("units"), "activation": activation})
-    return ModelInfo(_shape(model, "input"), _shape(model, "output"), layers, loss)
+        if type(layer).__name__ in MODELS:
+            found += _leaf_layers(layer)
+        elif type(layer).__name__ != "InputLayer":
+            found.append(layer)
+    return found
+
+
+def _describe_layer(layer) -> dict:
+    """Class, name, units and activation; a wrapper (``TimeDistributed``, ``Bidirectional``) tells its layer's."""
+    config = layer.get_config()
+    wrapped = getattr(layer, "forward_layer", None) or getattr(layer, "layer", None)  # Keras 3 Bidirectional: no .layer
+    inner = wrapped.get_config() if wrapped is not None else config
+    activation = inner.get("activation") or ACTIVATION_LAYERS.get(type(layer).__name__)
+    if isinstance(activation, dict):
+        activation = activation.get("config", {}).get("name") or activation.get("class_name")
+    described = {"class": type(layer).__name__, "name": layer.name, "units": inner.get("units"),
+                 "activation": activation}
+    if wrapped is not None:
+        described["wraps"] = type(wrapped).__name__
+    return described
 
 
 def _shape(model, which: str):

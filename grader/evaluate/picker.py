@@ -1,7 +1,10 @@
 """Choose which saved model a check judges.
 
 A model qualifies by what it is: input and output signature and layer
-types, read from the model file. Among the qualifying ones, place in the
+types, read from the model file. The signature says what a model must do,
+not how it was written: an input qualifies with the same number of values
+per sample in any shape (MNIST's 784 as 28x28), losses may be named by
+family (``classification``), and a rubric may list several outputs. Among the qualifying ones, place in the
 notebook decides: the last version saved inside the question's own cells,
 else the last one saved before the question. A model made after the
 question belongs to a later question and never counts here; when the
@@ -10,11 +13,13 @@ ties. The choice is explained in words.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..harvest.answers import Section
 from ..harvest.models import ModelVersion
-from .models import ModelInfo, normalise_loss
+from ..rubric import alternatives
+from .models import ModelInfo, losses_meant
 
 
 @dataclass
@@ -32,11 +37,25 @@ def matches_shape(shape, pattern) -> bool:
     return all(want == "any" or got == want for got, want in zip(shape, pattern))
 
 
+def values_per_sample(shape) -> int | None:
+    """How many values one sample holds, when every size but the batch is fixed: 784 for (None, 28, 28)."""
+    if shape is None or not all(isinstance(size, int) for size in shape[1:]):
+        return None
+    return math.prod(shape[1:])
+
+
+def same_values(shape, pattern) -> bool:
+    """Whether ``shape`` holds a fixed pattern's values per sample, in another shape (28x28 for 784)."""
+    wanted = values_per_sample(pattern)
+    return wanted is not None and values_per_sample(shape) == wanted
+
+
 def qualifies(info: ModelInfo, selector: dict) -> bool:
     classes = info.layer_classes
-    if not matches_shape(info.input_shape, selector.get("input")):
+    if not any(matches_shape(info.input_shape, p) or same_values(info.input_shape, p)
+               for p in alternatives(selector.get("input"))):
         return False
-    if not matches_shape(info.output_shape, selector.get("output")):
+    if not any(matches_shape(info.output_shape, p) for p in alternatives(selector.get("output"))):
         return False
     if selector.get("layers_any") and not classes & set(selector["layers_any"]):
         return False
@@ -46,7 +65,7 @@ def qualifies(info: ModelInfo, selector: dict) -> bool:
         return False
     if selector.get("output_activation") and info.output_activation != selector["output_activation"]:
         return False
-    if selector.get("loss") and info.loss not in {normalise_loss(loss) for loss in selector["loss"]}:
+    if selector.get("loss") and info.loss not in losses_meant(selector["loss"]):
         return False
     avoided = selector.get("hidden_activation_not")
     if avoided and (not info.hidden_activations or all(a == avoided for a in info.hidden_activations)):

@@ -7,7 +7,7 @@ distinct models that fit; the measurements are shown for the analysis.
 from __future__ import annotations
 
 from ..context import Context, Part
-from .model_metric import measure
+from .model_metric import measure, notes
 
 
 def _training(version) -> str:
@@ -24,15 +24,18 @@ def run(spec, question, ctx: Context) -> Part:
     needed = int(options.get("min_models", 1))
     label = ctx.text(spec.label) or ctx.say("Modelos comparados", "Models compared")
     picks = ctx.pick_all(spec)
-    rows, failures = [], []
+    rows, failures, remarks = [], [], ""
     for chosen in picks:
         try:
-            metrics, _ = measure(ctx, spec, chosen)
+            measured = measure(ctx, spec, chosen)
         except Exception as error:
             failures.append(f"{chosen.version.label}: {type(error).__name__}")
             continue
         rows.append({"name": chosen.version.label, "cell": chosen.version.cell, "layers": chosen.info.summary(),
-                     "training": _training(chosen.version), metric: metrics[metric]})
+                     "training": _training(chosen.version), metric: measured["metrics"][metric]})
+        remark = notes(ctx, chosen, measured, metric)
+        if remark:
+            remarks += ctx.say(f" «{chosen.version.label}»:", f" “{chosen.version.label}”:") + remark
     part = Part(label, 0, spec.points, "fail", metrics={"models": len(rows)})
     if rows:
         part.figures = [{"kind": "bars", "title": label,
@@ -47,6 +50,7 @@ def run(spec, question, ctx: Context) -> Part:
         part.feedback = ctx.say(f"Se pedían al menos {needed} modelo(s) de este tipo y se encontraron {len(rows)}. ",
                                 f"At least {needed} model(s) of this kind were asked for; {len(rows)} found. ") + \
             (listing + "." if rows else ctx.no_model(spec))
+    part.feedback += remarks
     if failures:
         part.feedback += ctx.say(" Fallaron: ", " Failed: ") + ", ".join(failures) + "."
     return part

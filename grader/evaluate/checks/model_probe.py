@@ -1,7 +1,13 @@
-"""Call a model on a given input and check the shape (and values) it returns."""
+"""Call a model on a given input and check the shape (and values) it returns.
+
+With ``data``, the outputs are read as that kind of data reads them (a
+two-class softmax as the probability of class 1), so any model the kind can
+score answers in the handout's shape.
+"""
 import numpy as np
 
 from ..context import Context, Part
+from ..data import get_kind, read
 
 
 def run(spec, question, ctx: Context) -> Part:
@@ -14,6 +20,8 @@ def run(spec, question, ctx: Context) -> Part:
     try:
         output = np.asarray(ctx.remember(chosen, ["probe", options["input"]], lambda: ctx.predict(
             chosen, np.asarray(options["input"], dtype=np.float32))), dtype=np.float32)
+        if "data" in options:
+            output = np.asarray(read(get_kind(options["data"]), output), dtype=np.float32)
     except Exception as error:
         part.status = "error"
         part.feedback = ctx.say(f"El modelo falla con esa entrada: {type(error).__name__}: {str(error)[:200]}",
@@ -31,6 +39,7 @@ def run(spec, question, ctx: Context) -> Part:
         part.metrics["predicted"] = got
         if got != list(np.asarray(expected).reshape(-1)):
             part.feedback = ctx.say(f"Predice {got}; se esperaba {expected}.", f"It predicts {got}; {expected} was expected.")
+            part.feedback += ctx.head_note(chosen)
             return part
     if "expected" in options:
         values = [round(float(v), 4) for v in output.reshape(-1)]
@@ -39,10 +48,11 @@ def run(spec, question, ctx: Context) -> Part:
         if np.any(np.abs(output.reshape(-1) - np.asarray(options["expected"], dtype=float).reshape(-1)) > tolerance):
             part.feedback = ctx.say(f"Predice {values}; se esperaba {options['expected']} ± {tolerance}.",
                                     f"It predicts {values}; {options['expected']} ± {tolerance} was expected.")
+            part.feedback += ctx.head_note(chosen)
             return part
     part.score, part.status = spec.points, "pass"
     part.feedback = ctx.say(f"La salida tiene la forma esperada {tuple(shape)}", f"The output has the expected shape {tuple(shape)}")
     if "predicted" in part.metrics:
         part.feedback += ctx.say(f" y predice {part.metrics['predicted']}, como se esperaba", f" and predicts {part.metrics['predicted']}, as expected")
-    part.feedback += "."
+    part.feedback += "." + ctx.head_note(chosen)
     return part

@@ -25,14 +25,15 @@ def run(spec, question, ctx: Context) -> Part:
                                  f"The output activation is {info.output_activation}; {wanted} was expected."))
     hidden = options.get("hidden")
     if hidden:
-        layers = [layer for layer in info.layers if layer.get("units")][:-1]
-        first = layers[0] if layers else {}
-        if first.get("units") != hidden.get("units", first.get("units")) or \
-                (first.get("activation") or "linear") != hidden.get("activation", first.get("activation") or "linear"):
+        sizes = [layer["units"] for layer in info.layers if layer.get("units")][:-1]
+        units, activation = (sizes[0], info.hidden_activations[0]) if sizes else (None, None)
+        if units is None or units != hidden.get("units", units) or activation != hidden.get("activation", activation):
             share = min(share, float(hidden.get("fraction", 0.5)))
-            notes.append(ctx.say(
-                f"La capa oculta es {first.get('units')} {first.get('activation')}; se pedía {hidden.get('units')} {hidden.get('activation')}.",
-                f"The hidden layer is {first.get('units')} {first.get('activation')}; {hidden.get('units')} {hidden.get('activation')} was asked for."))
+            asked = f"{hidden.get('units', '')} {hidden.get('activation', '')}".strip()
+            notes.append(ctx.say(f"La capa oculta es {units} {activation}; se pedía {asked}.",
+                                 f"The hidden layer is {units} {activation}; {asked} was asked for.") if sizes else
+                         ctx.say(f"No tiene capa oculta; se pedía {asked}.",
+                                 f"It has no hidden layer; {asked} was asked for."))
     part.score = round(spec.points * share, 3)
     part.status = "pass" if share == 1 else "partial" if share > 0 else "fail"
     part.metrics = {"output_activation": info.output_activation}

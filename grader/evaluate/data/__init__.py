@@ -7,8 +7,15 @@ Every kind follows one small interface (like a scikit-learn estimator):
 - ``score(dataset, predictions) -> dict``: plainly named metrics
   (``accuracy``, ``mae``, ``n_samples``, ...) for a model's raw predictions.
 - ``METRICS``: for each metric, whether higher is better.
-- ``probe_input`` (optional): the input used by structure checks to call a
-  model once.
+- ``read(predictions)`` (optional): the outputs of any model the kind can
+  score, in the form of the handout's model (two class scores become the
+  probability of class 1); without it, outputs are scored as they come.
+- ``ENCODINGS`` (optional): other ways a notebook may have fed the same
+  inputs to its model (MNIST pixels not divided by 255), as :class:`Encoding`.
+- ``figure(dataset, predictions, metrics)`` (optional): the report's picture.
+
+Predictions reach ``score`` already reshaped to the model's input and, for a
+logits head, through its softmax or sigmoid (see the evaluation context).
 
 A new kind of data is one module here, registered in ``KINDS``.
 """
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -25,6 +33,26 @@ class Dataset:
     x: np.ndarray
     y: np.ndarray
     info: dict = field(default_factory=dict)  # e.g. which source provided it
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """Another way a notebook may have fed the handout's inputs to its model.
+
+    A model is measured on it too when it has one of ``layers`` (it scales
+    its input itself) or when it measures below ``poor`` on the handout's
+    encoding (no model trained on that encoding is so bad); it keeps the
+    better measurement. Trying it on every model would let a model trained
+    on the handout's encoding gain by chance.
+    """
+    name: str
+    encode: Callable[[np.ndarray], np.ndarray]   # from the handout's encoding to this one
+    description: dict                            # {"es": ..., "en": ...}
+    layers: tuple = ()                           # layer classes that may expect this encoding
+    poor: dict = field(default_factory=dict)     # metric -> value below which a model is poor (higher is better)
+
+    def worth_trying(self, layer_classes: set, metric: str, handout_value: float) -> bool:
+        return bool(layer_classes & set(self.layers)) or handout_value < self.poor.get(metric, float("-inf"))
 
 
 KINDS = {
@@ -41,3 +69,8 @@ def get_kind(name: str):
         return importlib.import_module(KINDS[name])
     except KeyError:
         raise KeyError(f"unknown data kind {name!r}; known: {', '.join(KINDS)}") from None
+
+
+def read(kind, predictions) -> np.ndarray:
+    """A model's outputs as the kind scores them (see ``read`` above)."""
+    return kind.read(predictions) if hasattr(kind, "read") else np.asarray(predictions)

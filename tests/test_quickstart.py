@@ -1,0 +1,118 @@
+"""Grade TensorFlow's beginner quickstart with practica1's MNIST question, start to finish.
+
+The quickstart feeds 28x28 images, ends in logits trained with
+``from_logits=True`` and wraps the model in ``Sequential([model, Softmax()])``;
+another notebook names its model ``network`` and later reassigns that name
+to a string. Both models must be found and measured.
+"""
+import csv
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from grader import rubric as rubrics
+
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
+
+md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+RUBRIC = """
+[assignment]
+name = "tiny-mnist"
+reference = "reference.ipynb"
+datasets = ["mnist"]
+[limits]
+cell_timeout = 300
+notebook_timeout = 600
+[models.digits]
+input = ["any", 784]
+output = ["any", 10]
+[[questions]]
+id = "mnist"
+labels = ["MNIST", "Parte A", "Part A"]
+  [[questions.checks]]
+  kind = "model_metric"
+  points = 2
+  model = "digits"
+  data = "mnist"
+  samples = 10000
+  metric = "accuracy"
+  band = { zero = 0.8, full = 0.97, relative = true, reference_min = 0.9 }
+"""
+LOAD = """import tensorflow as tf
+(x_train, y_train), (x_test, y_test) = tf.keras.datasets.mnist.load_data()
+x_train, x_test = x_train / 255.0, x_test / 255.0"""
+HANDOUT = """network = tf.keras.Sequential([tf.keras.Input((784,)), tf.keras.layers.Dense(128, activation="relu"),
+                               tf.keras.layers.Dense(10, activation="softmax")])
+network.compile("rmsprop", "sparse_categorical_crossentropy", metrics=["accuracy"])
+network.fit(x_train.reshape(-1, 784), y_train, epochs=1, batch_size=64, verbose=0)"""
+QUICKSTART = ["""model = tf.keras.models.Sequential([
+  tf.keras.layers.Flatten(input_shape=(28, 28)),
+  tf.keras.layers.Dense(128, activation='relu'),
+  tf.keras.layers.Dropout(0.2),
+  tf.keras.layers.Dense(10)
+])
+predictions = model(x_train[:1]).numpy()
+loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+model.compile(optimizer='adam', loss=loss_fn, metrics=['accuracy'])""",
+              "model.fit(x_train, y_train, epochs=1, verbose=0)\nmodel.evaluate(x_test,  y_test, verbose=2)",
+              "probability_model = tf.keras.Sequential([model, tf.keras.layers.Softmax()])\n"
+              "probability_model(x_test[:5])"]
+RENAMED = [HANDOUT.replace('tf.keras.Input((784,))', 'tf.keras.Input((28, 28)), tf.keras.layers.Flatten()')
+           .replace("x_train.reshape(-1, 784)", "x_train"),
+           'network = "trained above"   # the name now holds a string; the model lives on in the kernel']
+
+
+def notebook(path, cells):
+    nbformat.write(nbformat.v4.new_notebook(cells=[code(LOAD), md("## MNIST")] + [code(c) for c in cells]), path)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("quickstart")
+    (root / "rubric.toml").write_text(RUBRIC)
+    notebook(root / "reference.ipynb", [HANDOUT])
+    submissions = root / "submissions"
+    submissions.mkdir()
+    notebook(submissions / "quickstart.ipynb", QUICKSTART)
+    notebook(submissions / "renamed.ipynb", RENAMED)
+    out = root / "out"
+    command = [sys.executable, "-m", "grader", "grade", str(submissions), "--assignment", str(root / "rubric.toml"),
+               "--out", str(out), "--lang", "en", "--workers", "1", "--seed", "1"]
+    env = {"XDG_CACHE_HOME": str(root / "cache"), "PATH": "/usr/bin:/bin", "GRADER_MNIST_PATH": "/nonexistent.npz"}
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+    return out, run, root
+
+
+def check(out, name):
+    result = json.loads((out / name / "result.json").read_text())
+    return result, result["checks"][0]
+
+
+def test_the_rubric_asks_what_practica1_asks(graded):
+    tiny, practica1 = rubrics.load(graded[2] / "rubric.toml"), rubrics.load("practica1")
+    assert tiny.models["digits"] == practica1.models["digits"]
+    assert tiny.questions[0].checks[0].options == practica1.questions[0].checks[0].options
+
+
+def test_the_batch_grades_both(graded):
+    out, run, _ = graded
+    assert run.returncode == 0, run.stderr
+    rows = {row["submission"]: row for row in csv.DictReader((out / "gradebook.csv").open())}
+    assert set(rows) == {"quickstart", "renamed"}
+
+
+def test_the_quickstart_is_the_digit_classifier(graded):
+    result, mnist = check(graded[0], "quickstart")
+    assert result["problems"] == []
+    assert mnist["metrics"]["accuracy"] > 0.85 and mnist["score"] > 1, mnist["feedback"]
+    assert mnist["model"]["input_shape"] == "(any, 28, 28)"
+    assert mnist["model"]["layers"] == "Flatten → Dense(128, relu) → Dropout → Dense(10, linear) → Softmax"
+
+
+def test_a_model_whose_name_now_holds_a_string_is_graded(graded):
+    _, mnist = check(graded[0], "renamed")
+    assert mnist["model"]["name"] == "network" and mnist["model"]["cell"] == 2
+    assert mnist["metrics"]["accuracy"] > 0.85 and mnist["score"] > 1, mnist["feedback"]
