@@ -224,7 +224,7 @@ def _build(path: Path, data: dict, raw: bytes) -> Rubric:
                      "unknown key (known: zero, full, relative, reference_min)")
             options = {k: v for k, v in c.items() if k not in ("kind", "points", "label", "section")}
             checks.append(CheckSpec(kind, float(points), options, c.get("label", ""), c.get("section", qid)))
-        labels = q.get("labels") or _default_labels(qid)
+        labels = q.get("labels") or _default_labels(qid, [other.get("id") for other in questions_raw])
         questions.append(Question(qid, q.get("title", qid), checks, labels))
     for question in questions:
         for check in question.checks:
@@ -278,13 +278,21 @@ def _handout_cells(raw: bytes) -> frozenset:
     return frozenset((cell.cell_type, normalised(cell.source)) for cell in notebook.cells)
 
 
-def _default_labels(qid: str) -> list[str]:
-    """``Q3`` is also found as ``Pregunta 3``, ``Question 3`` and a bare ``3`` (in a heading or bold); ``E2`` as
-    ``Ejercicio 2``, ``Exercise 2`` and ``2``."""
-    labels = [qid]
-    match = re.fullmatch(r"([A-Za-z]+)(\d+)", qid)
-    words = {"Q": ["Pregunta", "Question"], "E": ["Ejercicio", "Exercise"], "P": ["Pregunta", "Problema"]}
-    if match and match[1].upper() in words:
-        prefix, number = match.groups()
-        labels += [f"{word} {number}" for word in words[prefix.upper()]] + [number]
-    return labels
+LABEL_WORDS = {"Q": ("Pregunta", "Question"), "E": ("Ejercicio", "Exercise"), "P": ("Problema", "Problem")}
+
+
+def _default_labels(qid: str, ids=()) -> list[str]:
+    """``E2`` is also found as ``Ejercicio 2``, ``Exercise 2``, ``Q2``, ``Pregunta 2``, ... and a bare ``2``.
+
+    Students name a question as their course does, not always as the handout does: any of the usual prefixes
+    and words count, unless another question of the rubric (``ids``) has the same number, when only the
+    question's own prefix and words do, and no bare number.
+    """
+    match = re.fullmatch(r"([A-Za-z])(\d+)", qid)
+    if not match or match[1].upper() not in LABEL_WORDS:
+        return [qid]
+    prefix, number = match[1].upper(), match[2]
+    shared = any(other != qid and re.fullmatch(rf"[A-Za-z]+{number}", str(other)) for other in ids)
+    prefixes = [prefix] if shared else [prefix, *(p for p in LABEL_WORDS if p != prefix)]
+    return ([qid] + [f"{p}{number}" for p in prefixes[1:]] + [f"{word} {number}" for p in prefixes
+                                                             for word in LABEL_WORDS[p]] + ([] if shared else [number]))

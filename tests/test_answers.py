@@ -194,3 +194,39 @@ def test_the_result_and_the_report_say_which_cells_were_taken(tmp_path):
     assert [c.score for c in checks] == [1, 1, 1]
     html = render_report(Result("ana", "lab", 3, 3, 1, checks), "en")
     assert "E2: cell 3; the statement in cell 1 lists several questions" in html
+
+
+def test_a_repeated_label_with_the_answer_in_its_own_cell():
+    """The handout's "**Q1** ¿...?", then the student's "### Q1" with the answer under it, then the next question."""
+    cells = [md("**Q1** ¿Cuál es el número más grande con 7 bits?"), md("### Q1\n\nEl mayor es 127 ($2^7 - 1$)."),
+             md("**Q2** Completa el modelo."), code("model = 1")]
+    sections = find_sections(cells, LABELS)
+    assert spans(sections)["Q1"] == (1, 2) and sections["Q1"].answer == "El mayor es 127 ($2^7 - 1$)."
+
+
+def test_the_students_own_repeated_label_is_not_part_of_the_answer():
+    cells = [md("**Q5** ¿Por qué no aprende?"), code("model_30 = 1"), md("### Q5\nSe desvanece el gradiente.")]
+    assert find_sections(cells, LABELS | {"Q5": ["Q5"]})["Q5"].answer == "Se desvanece el gradiente."
+
+
+def test_a_question_only_named_in_a_list_of_statements_is_not_in_the_notebook():
+    listing = md("**Q1** El mayor número.\n\n**Q2** El modelo.\n\n**Q3** Entrena y explica los resultados.")
+    cells = [listing, code("# Q1\n# Respuesta: 127"), code("# Q2\nmodel = 1")]
+    sections = find_sections(cells, LABELS)
+    assert set(sections) == {"Q1", "Q2"}  # Q3's statement is not its answer
+
+
+def test_a_statement_copied_from_the_handout_is_not_the_answer():
+    handout = [md("**E2**: Cambiar el tamaño de la red (número de neuronas o capas) y analizar el impacto.")]
+    given = frozenset((cell.cell_type, normalised(cell.source)) for cell in handout)
+    copied = [md("### 2. Cambiar el tamaño de la red (número de neuronas o capas) y analizar el impacto."),
+              code("model_8 = 1")]
+    assert find_sections(copied, EXERCISES, given)["E2"].answer == ""
+    own = [md("### E2: con 8 neuronas la red aprende más despacio."), code("model_8 = 1")]
+    assert find_sections(own, EXERCISES, given)["E2"].answer == "con 8 neuronas la red aprende más despacio."
+
+
+def test_bold_labels_closed_after_their_colon():
+    questions = {q: rubrics._default_labels(q) for q in ("Q1", "Q2")}
+    cells = [md("**Exercise 1:** The largest is 127."), md("**Q2** El modelo")]
+    assert find_sections(cells, questions)["Q1"].answer == "The largest is 127."

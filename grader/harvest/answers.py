@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _PREFIX = r"^[ \t>*_#\-]*(?:\d+\.\s*)?[*_]*"
 _NUMBER_PREFIX = r"^[ \t>]*(?:#{1,6}[ \t]+[*_]*|\*\*|__)"   # a heading or bold
@@ -64,7 +65,7 @@ def _label_pattern(labels: list[str]) -> re.Pattern | None:
     names = "|".join(re.escape(label).replace(r"\ ", r"\s+") for label in labels)
     if not names:
         return None
-    return re.compile(_PREFIX + rf"(?:{names})(?![\w\d])[*_]*\s*[.:)\-–—]?", re.IGNORECASE | re.MULTILINE)
+    return re.compile(_PREFIX + rf"(?:{names})(?![\w\d])[*_]*\s*[.:)\-–—]?[*_]*", re.IGNORECASE | re.MULTILINE)
 
 
 def _number_pattern(numbers: list[str]) -> re.Pattern | None:
@@ -98,14 +99,32 @@ def find_sections(cells, questions: dict[str, list[str]], handout: frozenset = f
     labels = _occurrences(cells, texts, questions)
     listings = _listing_cells(labels)
     given = {i for i, cell in enumerate(cells) if (cell.cell_type, normalised(cell.source)) in handout}
+    statements = _handout_trigrams(handout)
     sections = {}
     for qid in questions:
         own = [label for label in labels if label.question == qid]
-        if own:
+        if own and not _only_stated(own, labels, listings):
             opening, note = _opening(own, labels, listings, cells, texts)
-            sections[qid] = _section(opening, labels, cells, texts, given)
+            sections[qid] = _section(opening, labels, cells, texts, given, statements)
             sections[qid].note = note
     return sections
+
+
+@lru_cache(maxsize=8)
+def _handout_trigrams(handout: frozenset) -> frozenset:
+    """The word trigrams of the handout's markdown, once per handout (a batch grades many notebooks)."""
+    return frozenset().union(*(_trigrams(source) for kind, source in handout if kind == "markdown"))
+
+
+def _only_stated(own: list[_Label], labels: list[_Label], listings: set[int]) -> bool:
+    """True when the question is only named in a list of statements whose other questions are answered elsewhere.
+
+    Its statement is then the handout's, not an answer: the question is not in the notebook.
+    """
+    if any(label.cell not in listings for label in own):
+        return False
+    listed = {label.question for label in labels if label.cell in {o.cell for o in own}} - {own[0].question}
+    return any(label.question in listed and label.cell not in listings for label in labels)
 
 
 def _occurrences(cells, texts, questions) -> list[_Label]:
@@ -139,6 +158,7 @@ def _next(labels: list[_Label], after: _Label, other_than: str = "") -> _Label |
 
 
 def _holds_work(label: _Label, labels, cells, texts) -> bool:
+    """Work follows the label: a cell with code or text before the next label (a label in code is work)."""
     if cells[label.cell].cell_type == "code":
         return True
     following = _next(labels, label)
@@ -147,10 +167,44 @@ def _holds_work(label: _Label, labels, cells, texts) -> bool:
                for i in range(label.cell + 1, stop))
 
 
+def _answered_in_place(alone: list[_Label], labels, texts) -> _Label | None:
+    """Of a label the student repeats at once ("**Q1** ¿...?", then "### Q1 127"), the one followed by text."""
+    if not alone:
+        return None
+    run = [alone[0]]
+    for label in alone[1:]:
+        if _next(labels, run[-1]) is not label:  # another question comes between: not a repetition
+            break
+        run.append(label)
+    return next((label for label in run if _after_prompt(label, _next(labels, label), texts).strip()), None)
+
+
+def _after_prompt(label: _Label, following: _Label | None, texts) -> str:
+    """The markdown written after a label in its own cell, up to the next label, without the question's prompt."""
+    text = texts[label.cell]
+    text = text[label.end:following.offset if following and following.cell == label.cell else len(text)]
+    return text[text.rindex("?") + 1:] if "?" in text else text
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    words = re.sub(r"[^\w]+", " ", text.lower()).split()
+    return set(zip(words, words[1:], words[2:]))
+
+
+def _from_handout(text: str, statements: frozenset) -> bool:
+    """True when ``text`` is nearly all the handout's wording (``statements``: its markdown's word trigrams).
+
+    Students copy a question's statement above their work; it is not their answer.
+    """
+    trigrams = _trigrams(text)
+    return len(trigrams) >= 3 and len(trigrams & statements) >= 0.8 * len(trigrams)
+
+
 def _opening(own: list[_Label], labels, listings: set[int], cells, texts) -> tuple[_Label, dict]:
     """Where the question's work opens, and a note when that had to be chosen."""
     alone = [label for label in own if label.cell not in listings]
-    opening = next((label for label in alone if _holds_work(label, labels, cells, texts)), None)
+    opening = next((label for label in alone if _holds_work(label, labels, cells, texts)), None) or \
+        _answered_in_place(alone, labels, texts)
     reasons = []
     if opening is None and alone:
         opening = alone[0]
@@ -202,9 +256,11 @@ def _note(opening: _Label, labels, cells, reasons: list[tuple[str, str]]) -> dic
             for i, lang in enumerate(("es", "en"))}
 
 
-def _section(opening: _Label, labels, cells, texts, given: set[int]) -> Section:
+def _section(opening: _Label, labels, cells, texts, given: set[int], statements: frozenset) -> Section:
     end, following = _span(opening, labels, cells)
     section = Section(opening.question, opening.cell, end)
+    repeated = {label.cell: label for label in labels if label.question == opening.question
+                and label.cell > opening.cell}  # the student's own "### Q1" above the answer is not the answer
     parts = []
     for i in range(opening.cell, end):
         if cells[i].cell_type == "code":
@@ -214,11 +270,13 @@ def _section(opening: _Label, labels, cells, texts, given: set[int]) -> Section:
         if i in given:
             continue
         text = texts[i]
-        if i == opening.cell:
-            stop = following.offset if following and following.cell == i else len(text)
-            text = text[opening.end:stop]
-            if cells[i].cell_type == "markdown" and "?" in text:
-                text = text[text.rindex("?") + 1:]
+        if i == opening.cell and cells[i].cell_type == "markdown":
+            text = _after_prompt(opening, _next(labels, opening), texts)
+            text = "" if _from_handout(text, statements) else text
+        elif i == opening.cell:
+            text = text[opening.end:following.offset if following and following.cell == i else len(text)]
+        elif i in repeated:
+            text = text[:repeated[i].offset] + text[repeated[i].end:]
         if text.strip():
             parts.append(text.strip())
     section.answer = "\n\n".join(parts)
