@@ -10,8 +10,8 @@ import threading
 from pathlib import Path
 
 from . import rubric as rubrics
-from .batch import (MANUAL_SCORES, BatchError, default_workers, die_with_parent, find_submissions, grade_all,
-                    local_executor, read_manual_scores, reference_job, reference_values, run_job, run_seed, safe_id)
+from .batch import (MANUAL_SCORES, BatchError, default_workers, die_with_parent, grade_all, local_executor,
+                    read_manual_scores, reference_job, reference_values, run_job, run_seed, safe_id)
 from .grade import Job
 from .result import Result
 
@@ -25,6 +25,14 @@ def _size(text: str) -> int:
     try:
         return rubrics.parse_size(text, "--memory-limit")
     except rubrics.RubricError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _layout(text: str) -> str:
+    from .intake import check_layout
+    try:
+        return check_layout(text)
+    except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
@@ -60,7 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
                              help=f"instructor's scores for human-review questions (default: SUBMISSIONS/{MANUAL_SCORES})")
 
     grade = commands.add_parser("grade", help="grade every notebook in a folder")
-    grade.add_argument("submissions", type=Path, help="folder of .ipynb files, or of one folder per student")
+    grade.add_argument("submissions", type=Path, help="folder of .ipynb files, or of one folder per student, "
+                                                      "or the zip an LMS downloads")
+    grade.add_argument("--layout", type=_layout, default="auto", metavar="LAYOUT",
+                       help="how file names tell the student: auto (default), flat, folders, canvas, moodle, "
+                            "or regex:PATTERN with nbgrader's named groups")
     grade.add_argument("--out", "-o", type=Path, required=True, help="output folder")
     grade.add_argument("--workers", "-j", type=int, default=default_workers(), help="notebooks graded at once (default: cores)")
     grade.add_argument("--threads", type=int, metavar="N",
@@ -191,17 +203,39 @@ def _warn_reference(reference: Result) -> None:
               file=sys.stderr)
 
 
-def cmd_grade(args) -> int:
-    if not args.submissions.is_dir():
-        raise BatchError(f"{args.submissions}: " + ("not a folder (to grade one notebook, use grader check)"
-                                                    if args.submissions.exists() else "no such folder"))
-    found = find_submissions(args.submissions)
-    if not found:
+def _intake(args):
+    """The submissions (a folder, or the LMS's zip extracted under --out), one per student, and the folder that
+    holds the instructor's CSV files (the submissions folder, or the zip's)."""
+    from . import intake
+    taken = intake.find(intake.open_submissions(args.submissions, args.out), args.layout)
+    if not taken.submissions:
         raise BatchError(f"{args.submissions}: no .ipynb notebooks found")
+    if taken.layout != "auto":
+        print(f"Submissions: {len(taken.submissions)} student(s), named as {taken.layout.split(':')[0]} names them",
+              file=sys.stderr)
+    if taken.unmatched:
+        shown = ", ".join(taken.unmatched[:10]) + (f" and {len(taken.unmatched) - 10} more"
+                                                   if len(taken.unmatched) > 10 else "")
+        print(f"grader: {len(taken.unmatched)} file(s) not named as {taken.layout} names a student's, "
+              f"not graded: {shown}", file=sys.stderr)
+    return taken.submissions, args.submissions if args.submissions.is_dir() else args.submissions.parent
+
+
+def cmd_grade(args) -> int:
+    found, here = _intake(args)
     if args.workers < 1:
         raise BatchError(f"--workers {args.workers}: must be at least 1")
     workers = max(1, min(args.workers, len(found)))
-    rubric, manual, template = _settings(args, args.submissions, workers)
+    rubric, manual, template = _settings(args, here, workers)
+    from .intake import EXTENSIONS, read_extensions
+    extra, unknown = read_extensions(here / EXTENSIONS, found)
+    if unknown:
+        print(f"grader: {here / EXTENSIONS} names student(s) with no submission: {', '.join(unknown)}", file=sys.stderr)
+
+    def job_for(template: Job, sid: str) -> Job:
+        from dataclasses import replace
+        return replace(template, submission=sid, notebook=str(found[sid].path), out_dir=str(args.out / sid),
+                       manual=manual.get(sid, {}), intake=found[sid].intake(extra.get(sid, 0.0)))
     from .progress import Progress
     from .report import write_gradebook, write_index
     progress = Progress(len(found))
@@ -218,13 +252,10 @@ def cmd_grade(args) -> int:
 
     def still_to_grade(template: Job) -> list[Job]:
         """The jobs whose saved result is out of date; the others count as done at once (no worker needed)."""
-        from dataclasses import replace
-
         from .grade import current_result
         todo, reused = [], 0
-        for sid, path in found.items():
-            job = replace(template, submission=sid, notebook=str(path), out_dir=str(args.out / sid),
-                          manual=manual.get(sid, {}))
+        for sid in found:
+            job = job_for(template, sid)
             result = current_result(job)
             if result is None:
                 todo.append(job)
@@ -261,9 +292,7 @@ def cmd_grade(args) -> int:
     if not args.cluster and workers > 1 and todo != []:
         from .grade import needs_execution
         ref_job = reference_job(rubric, template)
-        candidates = todo if todo is not None else [
-            replace(template, submission=sid, notebook=str(path), out_dir=str(args.out / sid))
-            for sid, path in found.items()]
+        candidates = todo if todo is not None else [job_for(template, sid) for sid in found]
         if (reference is not None or not needs_execution(ref_job)) and not any(map(needs_execution, candidates)):
             workers = 1  # only evaluations left: one TensorFlow import here beats one per worker process
     if todo != []:  # workers start only when there is something to run or evaluate
