@@ -90,6 +90,25 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--assignment", "-a", help="only this assignment (default: all)")
     validate.add_argument("--lang", choices=("es", "en"), default="en")
 
+    export = commands.add_parser("export", help="grades and feedback back into the LMS, from grader grade's --out")
+    targets = export.add_subparsers(dest="target", required=True, parser_class=_Parser)
+    canvas = targets.add_parser("canvas", help="a CSV that Canvas's gradebook imports")
+    canvas.add_argument("--roster", type=Path, required=True, metavar="CSV",
+                        help="Canvas's gradebook export (Grades > Export); students are matched on its ID")
+    canvas.add_argument("--column", required=True, help='the assignment\'s column, as Canvas names it: '
+                                                       '"Práctica 1 (123456)"')
+    moodle = targets.add_parser("moodle", help="Moodle's grading worksheet with Grade and Feedback comments filled in")
+    moodle.add_argument("--worksheet", type=Path, required=True, metavar="CSV",
+                        help="the worksheet Moodle downloads (View all submissions > Download grading worksheet)")
+    moodle.add_argument("--lang", choices=("es", "en"), default="es", help="language of the feedback comments")
+    feedback = targets.add_parser("moodle-feedback", help="each report.html in a zip for Moodle's "
+                                                          "\"Upload multiple feedback files in a zip\"")
+    for target, default in ((canvas, "canvas-import.csv"), (moodle, "moodle-worksheet.csv"),
+                            (feedback, "moodle-feedback.zip")):
+        target.add_argument("results", type=Path, help="the --out folder of grader grade")
+        target.add_argument("--out", "-o", type=Path, help=f"file to write (default: RESULTS/{default})")
+        target.set_defaults(default_out=default)
+
     commands.add_parser("assignments", help="list the assignments, their questions and points")
     environment = commands.add_parser("environment", help="install the course packages that the rubrics name "
                                                           "(scripts/setup.sh runs it)")
@@ -119,10 +138,10 @@ def _native_stderr_to_log() -> None:
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    if args.command not in ("assignments", "environment"):
+    if args.command not in ("assignments", "environment", "export"):
         _native_stderr_to_log()
     try:
-        return {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate,
+        return {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate, "export": cmd_export,
                 "assignments": cmd_assignments, "environment": cmd_environment}[args.command](args)
     except (rubrics.RubricError, BatchError) as error:
         print(f"grader: error: {error}", file=sys.stderr)
@@ -515,6 +534,30 @@ def cmd_validate(args) -> int:
         print(f"{rubric.name}: {'FAIL' if bad else 'ok'} (seed {result.seed}, "
               f"{result.timings.get('total', 0):.0f} s); report: {Path(template.cache_dir) / 'reference' / rubric.name / 'report.html'}")
     return 1 if failed else 0
+
+
+def cmd_export(args) -> int:
+    """Write what the LMS reads back; list on stderr every result and every LMS row left unmatched."""
+    from .report import lms
+    results = lms.load_results(args.results)
+    out = args.out or args.results / args.default_out
+    if args.target == "canvas":
+        matching, against = lms.canvas(results, args.roster, args.column, out), args.roster
+    elif args.target == "moodle":
+        matching, against = lms.moodle(results, args.worksheet, out, args.lang), args.worksheet
+    else:
+        matching, against = lms.moodle_feedback(results, args.results, out), None
+    for note in matching.notes:
+        print(f"grader: {note}", file=sys.stderr)
+    if matching.without_row:
+        where = f"no row in {against}" if against else "no student id from Moodle's names (or no report)"
+        print(f"grader: {len(matching.without_row)} result(s) left out, {where}: {', '.join(matching.without_row)}",
+              file=sys.stderr)
+    if matching.without_result:
+        print(f"grader: {len(matching.without_result)} student(s) in {against} with no result, left as they were: "
+              f"{', '.join(matching.without_result)}", file=sys.stderr)
+    print(f"Wrote {out}: {matching.written} student(s)", file=sys.stderr)
+    return 0
 
 
 def cmd_environment(args) -> int:
