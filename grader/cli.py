@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check that every reference solution earns full marks")
     validate.add_argument("--assignment", "-a", help="only this assignment (default: all)")
     validate.add_argument("--lang", choices=("es", "en"), default="en")
+    validate.add_argument("--junit-xml", type=Path, metavar="PATH",
+                          help="also write the result as JUnit XML, for CI (one testsuite per assignment)")
 
     export = commands.add_parser("export", help="grades and feedback back into the LMS, from grader grade's --out")
     targets = export.add_subparsers(dest="target", required=True, parser_class=_Parser)
@@ -511,7 +513,8 @@ class _Forward:
 
 def cmd_validate(args) -> int:
     """Grade each reference solution against itself on new fresh data; every automatic point must be earned."""
-    failed = False
+    from .report.junit import falls_short, write_junit
+    failed, results = False, []
     for name in [args.assignment] if args.assignment else rubrics.available():
         rubric = rubrics.load(name)
         template = Job(submission="", notebook="", assignment=str(rubric.path), out_dir="",
@@ -519,7 +522,8 @@ def cmd_validate(args) -> int:
                        cache_dir=str(_cache_dir()))
         from .progress import Progress
         result = reference_values(rubric, template, Progress(1).event)
-        short = [c for c in result.checks if c.status not in ("pass", "manual")]
+        results.append(result)
+        short = [c for c in result.checks if falls_short(c)]
         for check in result.checks:
             automatic = [d for d in check.details if d["status"] != "manual"]
             got, out_of = sum(d["score"] for d in automatic), sum(d["max_score"] for d in automatic)
@@ -533,6 +537,8 @@ def cmd_validate(args) -> int:
         failed |= bad
         print(f"{rubric.name}: {'FAIL' if bad else 'ok'} (seed {result.seed}, "
               f"{result.timings.get('total', 0):.0f} s); report: {Path(template.cache_dir) / 'reference' / rubric.name / 'report.html'}")
+    if args.junit_xml:
+        write_junit(results, args.junit_xml)
     return 1 if failed else 0
 
 
