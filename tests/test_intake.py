@@ -99,6 +99,14 @@ def test_a_student_without_a_notebook_is_never_left_out(tmp_path):
     assert english(renamed) == ["entrega.txt is a Jupyter notebook with another extension: it is graded as one."]
 
 
+def test_older_canvas_names_in_lower_case(tmp_path):
+    # Canvas before 2019 lower-cased the whole prefix, LATE included (content_zipper.rb, sanitize_file_name)
+    write(tmp_path / "smithbob_late_340934_208490284_bobswork.ipynb")
+    write(tmp_path / "núñezjosé_340935_208490300_p1.ipynb")
+    subs = intake.find(tmp_path).submissions
+    assert (subs["smithbob_340934"].late, subs["núñezjosé_340935"].late) == (True, False)
+
+
 def test_two_notebooks_grade_the_latest_upload_and_say_so(tmp_path):
     eva = intake.find(canvas_download(tmp_path), "canvas").submissions["ruizeva_340938"]
     assert eva.path.name.endswith("final.ipynb")   # the larger attachment id: uploaded later
@@ -190,10 +198,16 @@ def test_times_in_file_names():
 
 # ---------------------------------------------------------------- the LMS's zip, as downloaded
 
+def entry(name: str, when=(2026, 3, 2, 10, 15, 0)) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, when)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
 def make_zip(path: Path, entries: dict, when=(2026, 3, 2, 10, 15, 0)) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(path, "w") as archive:
         for name, text in entries.items():
-            archive.writestr(zipfile.ZipInfo(name, when), text)
+            archive.writestr(entry(name, when), text)
     return path
 
 
@@ -240,9 +254,9 @@ def symlink_entry(name: str, target: str) -> tuple[zipfile.ZipInfo, str]:
 ], ids=["dot-dot", "absolute", "nested-dot-dot", "symlink", "bomb", "too-many"])
 def test_a_hostile_zip_is_refused_whole(tmp_path, entries, limits, problem):
     path = tmp_path / "hostile.zip"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(path, "w") as archive:
         for name, content in entries.items():
-            info, text = content if isinstance(content, tuple) else (zipfile.ZipInfo(name), content)
+            info, text = content if isinstance(content, tuple) else (entry(name), content)
             archive.writestr(info, text)
     target = tmp_path / "deep" / "target"
     with pytest.raises(BatchError) as raised:
@@ -257,7 +271,9 @@ def test_a_corrupt_zip_is_one_line_naming_it(tmp_path):
     good = make_zip(tmp_path / "good.zip", {"smithbob_1_2_a.ipynb": NOTEBOOK * 50})
     broken = tmp_path / "broken.zip"
     data = bytearray(good.read_bytes())
-    data[60:400] = bytes(340)  # the compressed data, not the directory
+    stored = zipfile.ZipFile(good).infolist()[0]
+    start = stored.header_offset + 30 + len(stored.filename)   # the compressed data, not the directory
+    data[start:start + stored.compress_size] = b"\xff" * stored.compress_size
     broken.write_bytes(bytes(data))
     with pytest.raises(BatchError, match=r"broken\.zip: not a valid zip file"):
         intake.open_submissions(broken, tmp_path / "out")

@@ -127,3 +127,13 @@ def test_no_rules_keep_the_lms_flag_and_no_intake_nothing():
     checked = graded()
     late.stamp(checked, RULES, None, "/nonexistent", "en")   # grader check: no intake, nothing is late
     assert (checked.late, checked.score, checked.raw_score, checked.student_id) == (False, 8.0, 8.0, "")
+
+
+def test_the_report_says_who_handed_it_in_and_the_penalty():
+    from grader.report import render_report
+    html = render_report(stamped("2026-03-02T00:30:00+01:00", lang="es"), "es")
+    assert "smithbob · identificador 340934" in html and "intento 2" in html
+    assert "Penalización por retraso: −0.8 (sin ella: 8)" in html
+    assert "Entregada con 1 día de retraso (2026-03-02 00:30+01:00; plazo 2026-03-01 23:59+01:00)" in html
+    on_time = render_report(stamped("2026-03-01T20:00:00+01:00"), "en")
+    assert "Late penalty" not in on_time and "handed in 2026-03-01T20:00:00+01:00" in on_time

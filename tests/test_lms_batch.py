@@ -95,10 +95,10 @@ def lms_class(tmp_path_factory):
 
     steps = {"canvas": (grade(download, "out-canvas"), *state("out-canvas")),
              "moodle": (grade(moodle, "out-moodle"), *state("out-moodle"))}
-    (root / "rubric.toml").write_text(RUBRIC.format(penalty='"zero"'))
     (moodle / "extensions.csv").write_text("student,extra_hours,reason\nJosé_Núñez_12346,48,médico\n")
-    steps["canvas zero"] = (grade(download, "out-canvas"), *state("out-canvas"))
-    steps["moodle extended"] = (grade(moodle, "out-moodle"), *state("out-moodle"))
+    steps["moodle extended"] = (grade(moodle, "out-moodle"), *state("out-moodle"))   # only the extension is new
+    (root / "rubric.toml").write_text(RUBRIC.format(penalty='"zero"'))
+    steps["canvas zero"] = (grade(download, "out-canvas"), *state("out-canvas"))      # only the rules are new
     return root, steps
 
 
