@@ -162,7 +162,7 @@ def extract(path: Path, target: Path, max_bytes: int = MAX_ZIP_BYTES, max_files:
             for info in entries:
                 name = _entry_name(info)
                 parts = PurePosixPath(name).parts
-                if not parts or name.startswith("/") or ".." in parts or ":" in parts[0]:
+                if not parts or name.startswith("/") or ".." in parts or re.match(r"[A-Za-z]:", parts[0]):
                     refuse(f"the entry {name!r} points outside the folder")
                 kind = stat.S_IFMT(info.external_attr >> 16)
                 if kind not in (0, stat.S_IFREG):

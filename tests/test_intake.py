@@ -248,10 +248,11 @@ def symlink_entry(name: str, target: str) -> tuple[zipfile.ZipInfo, str]:
     ({"../escaped.ipynb": NOTEBOOK}, {}, "points outside the folder"),
     ({"/tmp/absolute.ipynb": NOTEBOOK}, {}, "points outside the folder"),
     ({"a/../../escaped.ipynb": NOTEBOOK}, {}, "points outside the folder"),
+    ({"C:\\Users\\escaped.ipynb": NOTEBOOK}, {}, "points outside the folder"),
     ({"link.ipynb": symlink_entry("link.ipynb", "/etc/passwd")}, {}, "is a link or a special file"),
     ({"bomb.ipynb": "0" * 3_000_000}, {"max_bytes": 1_000_000}, "GiB once extracted"),
     ({f"n{i}.ipynb": NOTEBOOK for i in range(5)}, {"max_files": 4}, "5 files, more than the 4 allowed"),
-], ids=["dot-dot", "absolute", "nested-dot-dot", "symlink", "bomb", "too-many"])
+], ids=["dot-dot", "absolute", "nested-dot-dot", "drive", "symlink", "bomb", "too-many"])
 def test_a_hostile_zip_is_refused_whole(tmp_path, entries, limits, problem):
     path = tmp_path / "hostile.zip"
     with zipfile.ZipFile(path, "w") as archive:
