@@ -21,6 +21,7 @@ from pathlib import Path
 
 from . import rubric as rubrics
 from .grade import Job, grade
+from .late import stamp
 from .result import Result, load_result, write_json_atomic
 
 MANUAL_SCORES = "manual_scores.csv"
@@ -210,6 +211,7 @@ def failed_result(job: Job, reason: str) -> Result:
     checks = [Check(q.id, str(q.id), 0, q.max_score, "error", reason) for q in rubric.questions]
     result = Result(job.submission, rubric.name, 0, rubric.max_score, job.seed, checks,
                     notebook=job.notebook, problems=[reason])
+    stamp(result, None, job.intake, Path(job.notebook), job.lang)  # who it was, so that exports find the row
     try:
         write_outputs(result, Path(job.out_dir), job.lang)
     except OSError:

@@ -10,8 +10,8 @@ import threading
 from pathlib import Path
 
 from . import rubric as rubrics
-from .batch import (MANUAL_SCORES, BatchError, default_workers, die_with_parent, find_submissions, grade_all,
-                    local_executor, read_manual_scores, reference_job, reference_values, run_job, run_seed, safe_id)
+from .batch import (MANUAL_SCORES, BatchError, default_workers, die_with_parent, grade_all, local_executor,
+                    read_manual_scores, reference_job, reference_values, run_job, run_seed, safe_id)
 from .grade import Job
 from .result import Result
 
@@ -25,6 +25,14 @@ def _size(text: str) -> int:
     try:
         return rubrics.parse_size(text, "--memory-limit")
     except rubrics.RubricError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _layout(text: str) -> str:
+    from .intake import check_layout
+    try:
+        return check_layout(text)
+    except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
@@ -60,7 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
                              help=f"instructor's scores for human-review questions (default: SUBMISSIONS/{MANUAL_SCORES})")
 
     grade = commands.add_parser("grade", help="grade every notebook in a folder")
-    grade.add_argument("submissions", type=Path, help="folder of .ipynb files, or of one folder per student")
+    grade.add_argument("submissions", type=Path, help="folder of .ipynb files, or of one folder per student, "
+                                                      "or the zip an LMS downloads")
+    grade.add_argument("--layout", type=_layout, default="auto", metavar="LAYOUT",
+                       help="how file names tell the student: auto (default), flat, folders, canvas, moodle, "
+                            "or regex:PATTERN with nbgrader's named groups")
     grade.add_argument("--out", "-o", type=Path, required=True, help="output folder")
     grade.add_argument("--workers", "-j", type=int, default=default_workers(), help="notebooks graded at once (default: cores)")
     grade.add_argument("--threads", type=int, metavar="N",
@@ -77,6 +89,27 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check that every reference solution earns full marks")
     validate.add_argument("--assignment", "-a", help="only this assignment (default: all)")
     validate.add_argument("--lang", choices=("es", "en"), default="en")
+    validate.add_argument("--junit-xml", type=Path, metavar="PATH",
+                          help="also write the result as JUnit XML, for CI (one testsuite per assignment)")
+
+    export = commands.add_parser("export", help="grades and feedback back into the LMS, from grader grade's --out")
+    targets = export.add_subparsers(dest="target", required=True, parser_class=_Parser)
+    canvas = targets.add_parser("canvas", help="a CSV that Canvas's gradebook imports")
+    canvas.add_argument("--roster", type=Path, required=True, metavar="CSV",
+                        help="Canvas's gradebook export (Grades > Export); students are matched on its ID")
+    canvas.add_argument("--column", required=True, help='the assignment\'s column, as Canvas names it: '
+                                                       '"Práctica 1 (123456)"')
+    moodle = targets.add_parser("moodle", help="Moodle's grading worksheet with Grade and Feedback comments filled in")
+    moodle.add_argument("--worksheet", type=Path, required=True, metavar="CSV",
+                        help="the worksheet Moodle downloads (View all submissions > Download grading worksheet)")
+    moodle.add_argument("--lang", choices=("es", "en"), default="es", help="language of the feedback comments")
+    feedback = targets.add_parser("moodle-feedback", help="each report.html in a zip for Moodle's "
+                                                          "\"Upload multiple feedback files in a zip\"")
+    for target, default in ((canvas, "canvas-import.csv"), (moodle, "moodle-worksheet.csv"),
+                            (feedback, "moodle-feedback.zip")):
+        target.add_argument("results", type=Path, help="the --out folder of grader grade")
+        target.add_argument("--out", "-o", type=Path, help=f"file to write (default: RESULTS/{default})")
+        target.set_defaults(default_out=default)
 
     commands.add_parser("assignments", help="list the assignments, their questions and points")
     environment = commands.add_parser("environment", help="install the course packages that the rubrics name "
@@ -107,10 +140,10 @@ def _native_stderr_to_log() -> None:
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    if args.command not in ("assignments", "environment"):
+    if args.command not in ("assignments", "environment", "export"):
         _native_stderr_to_log()
     try:
-        return {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate,
+        return {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate, "export": cmd_export,
                 "assignments": cmd_assignments, "environment": cmd_environment}[args.command](args)
     except (rubrics.RubricError, BatchError) as error:
         print(f"grader: error: {error}", file=sys.stderr)
@@ -191,17 +224,39 @@ def _warn_reference(reference: Result) -> None:
               file=sys.stderr)
 
 
-def cmd_grade(args) -> int:
-    if not args.submissions.is_dir():
-        raise BatchError(f"{args.submissions}: " + ("not a folder (to grade one notebook, use grader check)"
-                                                    if args.submissions.exists() else "no such folder"))
-    found = find_submissions(args.submissions)
-    if not found:
+def _intake(args):
+    """The submissions (a folder, or the LMS's zip extracted under --out), one per student, and the folder that
+    holds the instructor's CSV files (the submissions folder, or the zip's)."""
+    from . import intake
+    taken = intake.find(intake.open_submissions(args.submissions, args.out), args.layout)
+    if not taken.submissions:
         raise BatchError(f"{args.submissions}: no .ipynb notebooks found")
+    if taken.layout != "auto":
+        print(f"Submissions: {len(taken.submissions)} student(s), named as {taken.layout.split(':')[0]} names them",
+              file=sys.stderr)
+    if taken.unmatched:
+        shown = ", ".join(taken.unmatched[:10]) + (f" and {len(taken.unmatched) - 10} more"
+                                                   if len(taken.unmatched) > 10 else "")
+        print(f"grader: {len(taken.unmatched)} file(s) not named as {taken.layout} names a student's, "
+              f"not graded: {shown}", file=sys.stderr)
+    return taken.submissions, args.submissions if args.submissions.is_dir() else args.submissions.parent
+
+
+def cmd_grade(args) -> int:
+    found, here = _intake(args)
     if args.workers < 1:
         raise BatchError(f"--workers {args.workers}: must be at least 1")
     workers = max(1, min(args.workers, len(found)))
-    rubric, manual, template = _settings(args, args.submissions, workers)
+    rubric, manual, template = _settings(args, here, workers)
+    from .intake import EXTENSIONS, read_extensions
+    extra, unknown = read_extensions(here / EXTENSIONS, found)
+    if unknown:
+        print(f"grader: {here / EXTENSIONS} names student(s) with no submission: {', '.join(unknown)}", file=sys.stderr)
+
+    def job_for(template: Job, sid: str) -> Job:
+        from dataclasses import replace
+        return replace(template, submission=sid, notebook=str(found[sid].path), out_dir=str(args.out / sid),
+                       manual=manual.get(sid, {}), intake=found[sid].intake(extra.get(sid, 0.0)))
     from .progress import Progress
     from .report import write_gradebook, write_index
     progress = Progress(len(found))
@@ -218,13 +273,10 @@ def cmd_grade(args) -> int:
 
     def still_to_grade(template: Job) -> list[Job]:
         """The jobs whose saved result is out of date; the others count as done at once (no worker needed)."""
-        from dataclasses import replace
-
         from .grade import current_result
         todo, reused = [], 0
-        for sid, path in found.items():
-            job = replace(template, submission=sid, notebook=str(path), out_dir=str(args.out / sid),
-                          manual=manual.get(sid, {}))
+        for sid in found:
+            job = job_for(template, sid)
             result = current_result(job)
             if result is None:
                 todo.append(job)
@@ -261,9 +313,7 @@ def cmd_grade(args) -> int:
     if not args.cluster and workers > 1 and todo != []:
         from .grade import needs_execution
         ref_job = reference_job(rubric, template)
-        candidates = todo if todo is not None else [
-            replace(template, submission=sid, notebook=str(path), out_dir=str(args.out / sid))
-            for sid, path in found.items()]
+        candidates = todo if todo is not None else [job_for(template, sid) for sid in found]
         if (reference is not None or not needs_execution(ref_job)) and not any(map(needs_execution, candidates)):
             workers = 1  # only evaluations left: one TensorFlow import here beats one per worker process
     if todo != []:  # workers start only when there is something to run or evaluate
@@ -463,7 +513,8 @@ class _Forward:
 
 def cmd_validate(args) -> int:
     """Grade each reference solution against itself on new fresh data; every automatic point must be earned."""
-    failed = False
+    from .report.junit import falls_short, write_junit
+    failed, results = False, []
     for name in [args.assignment] if args.assignment else rubrics.available():
         rubric = rubrics.load(name)
         template = Job(submission="", notebook="", assignment=str(rubric.path), out_dir="",
@@ -471,7 +522,8 @@ def cmd_validate(args) -> int:
                        cache_dir=str(_cache_dir()))
         from .progress import Progress
         result = reference_values(rubric, template, Progress(1).event)
-        short = [c for c in result.checks if c.status not in ("pass", "manual")]
+        results.append(result)
+        short = [c for c in result.checks if falls_short(c)]
         for check in result.checks:
             automatic = [d for d in check.details if d["status"] != "manual"]
             got, out_of = sum(d["score"] for d in automatic), sum(d["max_score"] for d in automatic)
@@ -485,7 +537,33 @@ def cmd_validate(args) -> int:
         failed |= bad
         print(f"{rubric.name}: {'FAIL' if bad else 'ok'} (seed {result.seed}, "
               f"{result.timings.get('total', 0):.0f} s); report: {Path(template.cache_dir) / 'reference' / rubric.name / 'report.html'}")
+    if args.junit_xml:
+        write_junit(results, args.junit_xml)
     return 1 if failed else 0
+
+
+def cmd_export(args) -> int:
+    """Write what the LMS reads back; list on stderr every result and every LMS row left unmatched."""
+    from .report import lms
+    results = lms.load_results(args.results)
+    out = args.out or args.results / args.default_out
+    if args.target == "canvas":
+        matching, against = lms.canvas(results, args.roster, args.column, out), args.roster
+    elif args.target == "moodle":
+        matching, against = lms.moodle(results, args.worksheet, out, args.lang), args.worksheet
+    else:
+        matching, against = lms.moodle_feedback(results, args.results, out), None
+    for note in matching.notes:
+        print(f"grader: {note}", file=sys.stderr)
+    if matching.without_row:
+        where = f"no row in {against}" if against else "no student id from Moodle's names (or no report)"
+        print(f"grader: {len(matching.without_row)} result(s) left out, {where}: {', '.join(matching.without_row)}",
+              file=sys.stderr)
+    if matching.without_result:
+        print(f"grader: {len(matching.without_result)} student(s) in {against} with no result, left as they were: "
+              f"{', '.join(matching.without_result)}", file=sys.stderr)
+    print(f"Wrote {out}: {matching.written} student(s)", file=sys.stderr)
+    return 0
 
 
 def cmd_environment(args) -> int:

@@ -28,6 +28,7 @@ from .execute.runner import Execution, Limits, copy_untrusted, execute_notebook
 from .execute.sandbox import Sandbox, detect
 from .harvest import harvest
 from .harvest.diagnosis import explain_runs
+from .late import stamp
 from .result import CellRun, Result, load_result, write_json_atomic
 
 # Keras 2 code that only tf-keras runs: a recurrent layer given input_dim= (Keras 3 takes it for a flat
@@ -51,6 +52,7 @@ class Job:
     reference: dict | None = None   # measured values of the reference; None when grading it
     threads: int = 1
     cache_dir: str = ""
+    intake: dict | None = None      # who handed it in and when (grader.intake); None: no late penalty (check)
 
 
 def _code_digest(paths) -> bytes:
@@ -132,7 +134,7 @@ def _keys(job: Job, rubric, sandbox: Sandbox, notebook_path: Path, readable: boo
     execution_key = hashlib.sha256(raw + json.dumps([rubric.execution_digest, limits_key, sandbox.level,
                                                      environment_digest()]).encode()).hexdigest()[:16]
     evaluation_key = hashlib.sha256(json.dumps([rubric.digest, job.seed, job.lang, job.manual, job.reference,
-                                                evaluator_digest()],
+                                                job.intake, evaluator_digest()],
                                                sort_keys=True, default=str).encode()).hexdigest()[:16]
     return execution_key, evaluation_key
 
@@ -217,6 +219,7 @@ def grade(job: Job, progress=None) -> Result:
     progress({"event": "evaluate"})
     evaluated = time.monotonic()
     result = _evaluate(job, given, execution)
+    stamp(result, given.rubric.late, job.intake, Path(job.notebook), job.lang)
     result.timings = {"execute": round(execution.seconds, 2) if execution else 0.0,
                       "evaluate": round(time.monotonic() - evaluated, 2),
                       "total": round(time.monotonic() - started, 2)}

@@ -62,6 +62,14 @@ class Result:
     measured: dict = field(default_factory=dict)     # metric values per check, e.g. {"Q4#0": 1.0}
     environment: dict = field(default_factory=dict)  # placeholders, backend, Keras 2 names (harvest.environment)
     fingerprint: dict = field(default_factory=dict)  # what the result depends on, for re-use
+    # who handed it in and when, from the LMS's file names (grader.intake); the late penalty (grader.late)
+    student_id: str = ""
+    name: str = ""
+    attempt: int = 1
+    submitted: str = ""        # ISO 8601 time of the submission, when known
+    late: bool = False
+    raw_score: float | None = None   # the score before the late penalty
+    late_penalty: float = 0.0        # points taken off for late work: raw_score - score
 
     def to_dict(self) -> dict:
         return asdict(self)

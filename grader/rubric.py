@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from .late import parse as late_rules
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RUBRICS_DIR = PROJECT_ROOT / "rubrics"
 
@@ -83,6 +85,7 @@ class Rubric:
     digest: str = ""
     execution_digest: str = ""      # digest of what changes how notebooks run (not how they are scored)
     packages: list[str] = field(default_factory=list)   # course packages, e.g. ["d2l"]
+    late: object = None             # grader.late.LateRules from [late], or None: no late penalty
 
     @property
     def max_score(self) -> float:
@@ -163,6 +166,7 @@ def _build(path: Path, data: dict, raw: bytes) -> Rubric:
         fail(f"limits.{sorted(unknown)[0]}", "unknown key")
 
     packages = _packages(data.get("environment", {}), fail)
+    late = late_rules(data.get("late"), fail)
 
     models = data.get("models", {})
     for model_name, selector in models.items():
@@ -234,7 +238,7 @@ def _build(path: Path, data: dict, raw: bytes) -> Rubric:
     execution = json.dumps([keras, datasets, limits, packages], sort_keys=True).encode()
     return Rubric(name, assignment.get("title", name), path, reference, keras, datasets, limits, models, questions,
                   handout, digest=hashlib.sha256(raw + handout_raw).hexdigest()[:16],
-                  execution_digest=hashlib.sha256(execution).hexdigest()[:16], packages=packages)
+                  execution_digest=hashlib.sha256(execution).hexdigest()[:16], packages=packages, late=late)
 
 
 def _packages(environment, fail) -> list[str]:

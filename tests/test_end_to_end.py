@@ -111,7 +111,8 @@ def test_the_batch_finishes_and_writes_every_output(graded):
         assert (out / name / "report.html").is_file() and (out / name / f"{name}.ipynb").is_file()
     rows = list(csv.DictReader((out / "gradebook.csv").open()))
     assert [r["submission"] for r in rows] == ["ana", "bea"]
-    assert list(rows[0]) == ["submission", "score", "max_score", "Q1", "Q2", "Q4"]
+    assert list(rows[0]) == ["submission", "student_id", "name", "late", "attempt", "raw_score", "late_penalty",
+                             "score", "max_score", "Q1", "Q2", "Q4"]
     assert (out / "index.html").is_file()
 
 

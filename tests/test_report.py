@@ -235,13 +235,16 @@ def test_index_escapes_submission_names():
 
 def test_gradebook_columns_and_rows(tmp_path):
     path = tmp_path / "gradebook.csv"
-    write_gradebook([partial("zoe", score_q2=2.0), full_marks("ana"), partial("bea", score_q2=1.5)], path,
-                    ["Q1", "Q2", "Q4", "Q5"])
+    late = partial("zoe", score_q2=2.0)  # handed in late through an LMS: 2 points less 20 %
+    late.student_id, late.name, late.late, late.attempt = "340934", "Zoe Ruiz", True, 2
+    late.raw_score, late.late_penalty, late.score = 2.0, 0.4, 1.6
+    write_gradebook([late, full_marks("ana"), partial("bea", score_q2=1.5)], path, ["Q1", "Q2", "Q4", "Q5"])
     rows = list(csv.reader(path.open(encoding="utf-8")))
-    assert rows == [["submission", "score", "max_score", "Q1", "Q2", "Q4", "Q5"],
-                    ["ana", "4", "4", "1", "", "3", ""],
-                    ["bea", "1.5", "5", "0", "1.5", "", "0"],
-                    ["zoe", "2", "5", "0", "2", "", "0"]]
+    assert rows == [["submission", "student_id", "name", "late", "attempt", "raw_score", "late_penalty", "score",
+                     "max_score", "Q1", "Q2", "Q4", "Q5"],
+                    ["ana", "", "", "false", "1", "4", "0", "4", "4", "1", "", "3", ""],
+                    ["bea", "", "", "false", "1", "1.5", "0", "1.5", "5", "0", "1.5", "", "0"],
+                    ["zoe", "340934", "Zoe Ruiz", "true", "2", "2", "0.4", "1.6", "5", "0", "2", "", "0"]]
     assert [p.name for p in tmp_path.iterdir()] == ["gradebook.csv"]  # no temporary file left behind
 
 

@@ -14,18 +14,25 @@ def _points(value: float) -> str:
     return f"{round(float(value), 3):g}"
 
 
-def write_gradebook(results: list[Result], path, question_ids: list[str]) -> None:
-    """One row per submission, sorted: submission, score, max_score, then the points of each question.
+COLUMNS = ["submission", "student_id", "name", "late", "attempt", "raw_score", "late_penalty", "score", "max_score"]
 
-    A question missing from a result (a notebook that could not be graded at all) is left empty.
-    Written atomically: a reader sees the previous gradebook or the new one, never half.
+
+def write_gradebook(results: list[Result], path, question_ids: list[str]) -> None:
+    """One row per submission, sorted: the :data:`COLUMNS`, then the points of each question.
+
+    ``student_id`` and ``name`` are the LMS's (empty without one); ``score`` is
+    ``raw_score`` less ``late_penalty``. A question missing from a result (a
+    notebook that could not be graded at all) is left empty. Written
+    atomically: a reader sees the previous gradebook or the new one, never half.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["submission", "score", "max_score", *question_ids])
+    writer.writerow([*COLUMNS, *question_ids])
     for result in sorted(results, key=lambda r: r.submission):
         points = {check.id: check.score for check in result.checks}
-        writer.writerow([result.submission, _points(result.score), _points(result.max_score),
+        raw = result.score if result.raw_score is None else result.raw_score
+        writer.writerow([result.submission, result.student_id, result.name, str(result.late).lower(), result.attempt,
+                         _points(raw), _points(result.late_penalty), _points(result.score), _points(result.max_score),
                          *[_points(points[q]) if q in points else "" for q in question_ids]])
     write_text_atomic(Path(path), buffer.getvalue())
 

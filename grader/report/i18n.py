@@ -56,6 +56,11 @@ STRINGS = {
     "data_sources": ("Datos", "Data"),
     "notebook": ("Cuaderno", "Notebook"),
     "sandbox": ("Aislamiento", "Sandbox"),
+    "student_id": ("identificador", "student id"),
+    "attempt": ("intento", "attempt"),
+    "submitted": ("entregada el", "handed in"),
+    "late_penalty": ("Penalización por retraso", "Late penalty"),
+    "raw_score": ("sin ella", "before it"),
     # the class summary
     "summary": ("Resumen de la clase", "Class summary"),
     "submissions": ("Entregas", "Submissions"),
