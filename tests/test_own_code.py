@@ -329,3 +329,51 @@ def test_an_adder_of_its_own_cell_is_measured_held_then_confirmed(tmp_path):
     assert overruled["score"] == 1 and overruled["checks"][0]["details"][1]["status"] == "manual"
     gradebook = list(csv.DictReader((out / "gradebook.csv").open()))
     assert gradebook[0]["Q4"] == "1"
+
+
+LEGACY = '''import numpy as np
+import keras
+from keras import layers
+
+class Cell(layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.state_size = units, units
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units), name="kernel")
+    def call(self, inputs, states):
+        h = keras.backend.tanh(keras.backend.dot(inputs, self.kernel) + states[0])
+        return h, [h]
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+class Twice(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = layers.Dense(1)
+    def call(self, x):
+        return 2 * self.dense(x)
+
+probe = np.random.rand(5, 8, 2).astype("float32")
+np.save("probe.npy", probe)
+cell = keras.Sequential([layers.RNN(Cell(3), return_sequences=True, input_shape=(None, 2)), layers.Dense(1)])
+twice = Twice()
+np.save("cell.npy", cell(probe))
+np.save("twice.npy", twice(probe))'''
+
+
+def test_a_tf_keras_model_of_its_own_is_called_with_tf_keras(tmp_path):
+    """Legacy Keras: the cell model is an .h5, the subclassed one (which .h5 refuses) a tf-keras .keras."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(LEGACY)])
+    execution = execute_notebook(notebook, tmp_path, detect("auto"), Limits(cell_timeout=300, notebook_timeout=600),
+                                 legacy_keras=True)
+    assert execution.cells[0].status == "ok", execution.cells
+    versions = {v.label: v for v in read_models(execution.models_dir, execution.cell_of_execution)}
+    assert [versions[name].path.suffix for name in ("cell", "twice")] == [".h5", ".keras"]
+    assert all(versions[name].flavour == "legacy" and versions[name].code for name in ("cell", "twice"))
+    probe = np.load(tmp_path / "work" / "probe.npy")
+    with SandboxedPredictor() as predictor:
+        for name in ("cell", "twice"):
+            version = versions[name]
+            np.testing.assert_allclose(predictor.predict(version.path, version.code, version.flavour, probe),
+                                       np.load(tmp_path / "work" / f"{name}.npy"), atol=1e-5, err_msg=name)

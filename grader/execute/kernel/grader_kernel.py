@@ -105,7 +105,8 @@ class _Recorder:
             return  # not built yet: nothing to save
         if self.saved.get(key) == fingerprint:
             return
-        legacy = type(model).__module__.startswith(("tf_keras", "tensorflow.python"))
+        # a subclassed model is the notebook's class: its Keras is that of the classes it derives from
+        legacy = any(cls.__module__.startswith(("tf_keras", "tensorflow.python")) for cls in type(model).__mro__)
         version = self.versions.get(key, 0) + 1
         serial = self.serials.setdefault(key, len(self.serials) + 1)
         stem = os.path.join(self.outdir, f"model-{serial}-v{version}")
