@@ -178,6 +178,7 @@ def notes_of(version) -> dict:
 
 def test_the_kernel_saves_the_code_of_each_model_beside_it(kernel_run):
     versions, _ = kernel_run
+    assert {(version.path.suffix, version.flavour) for version in versions.values()} == {(".keras", "keras3")}
     assert versions["plain"].code is None and versions["plain"].code_notes is None
     adder = notes_of(versions["adder"])
     assert list(adder["classes"]) == ["CarryCell"] and adder["classes"]["CarryCell"].startswith("class CarryCell(")

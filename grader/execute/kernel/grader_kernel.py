@@ -105,8 +105,7 @@ class _Recorder:
             return  # not built yet: nothing to save
         if self.saved.get(key) == fingerprint:
             return
-        # a subclassed model is the notebook's class: its Keras is that of the classes it derives from
-        legacy = any(cls.__module__.startswith(("tf_keras", "tensorflow.python")) for cls in type(model).__mro__)
+        legacy = _legacy(model)
         version = self.versions.get(key, 0) + 1
         serial = self.serials.setdefault(key, len(self.serials) + 1)
         stem = os.path.join(self.outdir, f"model-{serial}-v{version}")
@@ -127,6 +126,15 @@ class _Recorder:
         self.versions[key] = version
         self.saved[key] = fingerprint
         self.write(record)
+
+
+def _legacy(model) -> bool:
+    """Whether ``model`` is tf-keras's: the first Keras class it is (a subclassed model's own class is the
+    notebook's) comes from tf-keras; Keras 3's derive from TensorFlow classes further up."""
+    for cls in type(model).__mro__:
+        if (cls.__module__ or "").split(".")[0] in _MODEL_MODULES:
+            return cls.__module__.startswith(("tf_keras", "tensorflow.python"))
+    return False
 
 
 def _save(model, stem: str, legacy: bool, own_code: bool) -> str:
