@@ -229,10 +229,11 @@ def test_the_predictor_gives_what_the_notebook_computed(kernel_run):
 
 def test_the_models_code_sees_its_inputs_and_nothing_else(kernel_run):
     versions, _ = kernel_run
-    spy = versions["spy"]
+    adder, spy = versions["adder"], versions["spy"]
     with SandboxedPredictor() as predictor:
+        predictor.predict(adder.path, adder.code, adder.flavour, np.zeros((4, 8, 2)))
         counted = predictor.predict(spy.path, spy.code, spy.flavour, np.zeros((4, 8, 2)))
-    assert counted.reshape(-1).tolist() == [1.0] * 4  # its own inputs: no targets, no outputs of other calls
+    assert counted.reshape(-1).tolist() == [1.0] * 4  # its own inputs: no targets, nothing of the call before
 
 
 def test_the_models_code_is_stopped_at_the_limits(kernel_run):
