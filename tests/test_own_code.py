@@ -4,7 +4,7 @@ One notebook runs in a real sandboxed kernel and builds every kind: a binary
 adder from an RNN cell class of its own (trained for a few seconds), a
 subclassed ``keras.Model`` whose ``__init__`` takes no Keras keys, a
 ``Lambda``, a class dressed as Keras's ``Dense``, an ordinary model, and
-layers that spy, stall or hog memory when the predictor calls them. The
+layers that spy, stall, hog memory or exit when the predictor calls them. The
 grader's side never unpickles what the kernel wrote; the end-to-end test
 grades an adder with the real command and confirms its points with
 manual_scores.csv.
@@ -158,7 +158,14 @@ class Hog(layers.Layer):
             hoard = [np.ones(2 ** 27) for _ in range(40)]  # 40 GiB, 1 GiB at a time
         return x[..., :1]
 
-spy, stall, hog = (keras.Sequential([keras.Input((None, 2)), cls()]) for cls in (Spy, Stall, Hog))'''
+class Leave(layers.Layer):
+    def call(self, x):
+        if x.shape[0] == 11:
+            print("the notebook's last words", flush=True)
+            os._exit(3)
+        return x[..., :1]
+
+spy, stall, hog, leave = (keras.Sequential([keras.Input((None, 2)), cls()]) for cls in (Spy, Stall, Hog, Leave))'''
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +245,7 @@ def test_the_models_code_sees_its_inputs_and_nothing_else(kernel_run):
 
 def test_the_models_code_is_stopped_at_the_limits(kernel_run):
     versions, _ = kernel_run
-    stall, hog, adder = versions["stall"], versions["hog"], versions["adder"]
+    stall, hog, leave, adder = (versions[name] for name in ("stall", "hog", "leave", "adder"))
     with SandboxedPredictor(limits=Limits(cell_timeout=120, memory=2 * 1024**3)) as predictor:
         predictor.predict(stall.path, stall.code, stall.flavour, np.zeros((1, 8, 2)))  # TensorFlow imported
         predictor.limits.cell_timeout = 5
@@ -247,6 +254,8 @@ def test_the_models_code_is_stopped_at_the_limits(kernel_run):
         predictor.limits.cell_timeout = 120
         with pytest.raises(PredictionError, match="more than 2.0 GiB of memory"):
             predictor.predict(hog.path, hog.code, hog.flavour, np.zeros((9, 8, 2)))
+        with pytest.raises(PredictionError, match=r"ended \(exit code 3\): the notebook's last words$"):
+            predictor.predict(leave.path, leave.code, leave.flavour, np.zeros((11, 8, 2)))
         outputs = predictor.predict(adder.path, adder.code, adder.flavour, np.zeros((2, 8, 2)))  # a new process
     assert outputs.shape == (2, 8, 1)
 

@@ -37,6 +37,7 @@ from .runner import KERNEL_SUPPORT_INSIDE, WATCH_INTERVAL, Limits, folder_size, 
 from .sandbox import KERNEL_SUPPORT, Sandbox, detect
 
 ANSI_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # Keras colours its messages
+TENSORFLOW_LOG = re.compile(r"[EWIF]\d{4} ")         # TensorFlow's own log lines, not why the process ended
 MAX_REPLY = 64 * 1024              # bytes of reply channel read while waiting for one answer
 MAX_OUTPUT = 256 * 1024**2         # bytes of one file of outputs
 
@@ -175,8 +176,9 @@ class SandboxedPredictor:
             code = None
         if self._cgroup.oom_killed():
             return self._too_much_memory()
-        log = (self._job / "predictor.log").read_bytes()[-2000:].decode("utf-8", "replace").strip().splitlines()
-        return f"the process running the model's code ended (exit code {code})" + (f": {log[-1]}" if log else "")
+        log = (self._job / "predictor.log").read_bytes()[-4000:].decode("utf-8", "replace").splitlines()
+        said = [line.strip() for line in log if line.strip() and not TENSORFLOW_LOG.match(line)]
+        return f"the process running the model's code ended (exit code {code})" + (f": {said[-1]}" if said else "")
 
     def close(self) -> None:
         """Stop the predicting process and remove its scratch folder."""
