@@ -64,7 +64,7 @@ class SandboxedPredictor:
             self._start(flavour)
         self._requests += 1
         number = self._requests
-        work = self._job / "work"
+        work = self._job / "work"  # at the same path inside the sandbox, as the kernel's scratch folder is
         inputs, outputs = work / f"x-{number}.npy", work / f"y-{number}.npy"
         request = {"id": number, "model": str(self._bring(model_file)),
                    "code": str(self._bring(code_file)) if code_file else None,
