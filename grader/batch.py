@@ -53,8 +53,18 @@ def safe_id(name: str) -> str:
     return re.sub(r"[^\w.\-]+", "_", name).strip("._") or "submission"
 
 
+REVIEWED_PARTS = {"text": "free-text", "model": "model-check"}
+
+
 def read_manual_scores(path: Path, rubric) -> dict[str, dict]:
-    """submission -> question -> {"points", "comment"}, from the instructor's CSV."""
+    """submission -> question -> part -> {"points", "comment"}, from the instructor's CSV.
+
+    ``part`` (an optional column) is ``text``, the question's free-text
+    answers, or ``model``, its parts held for a model with code of its own;
+    left empty it is ``text`` when the question has free text, else ``model``.
+    ``points`` of a ``model`` row may be left empty: the points the model
+    measured are confirmed.
+    """
     if not path.is_file():
         return {}
     scores: dict[str, dict] = {}
@@ -66,20 +76,27 @@ def read_manual_scores(path: Path, rubric) -> dict[str, dict]:
         raise BatchError(f"{path}: cannot be read: {error}") from None
     for line, row in enumerate(rows, start=2):
         if not {"submission", "question", "points"} <= set(row):
-            raise BatchError(f"{path}: needs the columns submission, question, points (and optionally comment)")
+            raise BatchError(f"{path}: needs the columns submission, question, points "
+                             f"(and optionally part, comment)")
         question = questions.get((row["question"] or "").strip())
         if question is None:
             raise BatchError(f"{path}, line {line}: unknown question {row['question']!r} "
                              f"(known: {', '.join(questions)})")
+        reviewable = {"text": sum(c.points for c in question.checks if c.kind == "free_text"),
+                      "model": sum(c.points for c in question.checks if "model" in c.options)}
+        part = (row.get("part") or "").strip().lower() or ("text" if reviewable["text"] or not reviewable["model"]
+                                                           else "model")
+        if part not in REVIEWED_PARTS:
+            raise BatchError(f"{path}, line {line}: part {row['part']!r} is not text or model")
+        text = (row["points"] or "").strip()
         try:
-            points = float(row["points"])
-        except (TypeError, ValueError):
+            points = None if part == "model" and not text else float(text)
+        except ValueError:
             raise BatchError(f"{path}, line {line}: points {row['points']!r} is not a number") from None
-        manual_max = sum(c.points for c in question.checks if c.kind == "free_text")
-        if not 0 <= points <= manual_max:
-            raise BatchError(f"{path}, line {line}: {points:g} points is outside 0..{manual_max:g} "
-                             f"(the human-review points of {question.id})")
-        scores.setdefault(safe_id(row["submission"].strip()), {})[question.id] = {
+        if points is not None and not 0 <= points <= reviewable[part]:
+            raise BatchError(f"{path}, line {line}: {points:g} points is outside 0..{reviewable[part]:g} "
+                             f"(the {REVIEWED_PARTS[part]} points of {question.id})")
+        scores.setdefault(safe_id(row["submission"].strip()), {}).setdefault(question.id, {})[part] = {
             "points": points, "comment": (row.get("comment") or "").strip()}
     return scores
 

@@ -48,7 +48,7 @@ class Job:
     lang: str = "es"
     limits: dict = field(default_factory=dict)      # overrides of the rubric's limits
     sandbox: str = "auto"
-    manual: dict = field(default_factory=dict)      # question id -> {"points", "comment"}
+    manual: dict = field(default_factory=dict)      # question id -> "text" | "model" -> {"points", "comment"}
     reference: dict | None = None   # measured values of the reference; None when grading it
     threads: int = 1
     cache_dir: str = ""
@@ -265,6 +265,7 @@ def _saved_execution(out: Path, execution_key: str) -> Execution | None:
 def _evaluate(job: Job, given: _Inputs, execution: Execution | None) -> Result:
     from .evaluate import Memo, evaluate
     from .evaluate.data import get_kind
+    from .execute.predictor import SandboxedPredictor
 
     rubric = given.rubric
     labels = {q.id: q.labels for q in rubric.questions}
@@ -275,7 +276,7 @@ def _evaluate(job: Job, given: _Inputs, execution: Execution | None) -> Result:
         harvested = harvest(execution, labels, rubric.handout)
     memo = Memo(given.out / "measurements.json", version=evaluator_digest() + environment_digest())
     checks, measured, refused = evaluate(harvested, rubric, _data_cache(job.seed), job.lang, job.reference,
-                                         job.manual, memo)
+                                         job.manual, memo, SandboxedPredictor(given.sandbox, given.limits))
     memo.save()
     sources = {}
     for kind in {c.options["data"] for q in rubric.questions for c in q.checks if "data" in c.options}:

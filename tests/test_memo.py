@@ -73,9 +73,9 @@ def loads(monkeypatch):
     calls = []
     real = model_files.load
 
-    def counting(path):
+    def counting(path, *notes):
         calls.append(path)
-        return real(path)
+        return real(path, *notes)
     monkeypatch.setattr(model_files, "load", counting)
     return calls
 
@@ -126,7 +126,7 @@ def test_a_memo_of_another_grader_version_or_a_damaged_one_is_ignored(tmp_path, 
     assert checks[0].score == pytest.approx(4.0)
 
 
-def test_a_refusal_is_remembered_too(tmp_path, loads):
+def test_a_model_with_code_of_its_own_is_described_once(tmp_path, loads):
     import keras
     model = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda x: keras.ops.sum(x, axis=1, keepdims=True))])
     model.save(tmp_path / "model.keras")
@@ -134,7 +134,8 @@ def test_a_refusal_is_remembered_too(tmp_path, loads):
     first = grade(tmp_path, memo_path)
     second = grade(tmp_path, memo_path)
     assert len(loads) == 1
-    assert first[1] == second[1] and "Lambda" in first[1][0]
+    assert first[1] == second[1] == []
+    assert "model (cell 2): Lambda (code of its own)" in second[0][0].feedback  # no notes: no output shape, no pick
     assert second[0][0].score == 0
 
 

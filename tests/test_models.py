@@ -216,7 +216,8 @@ SPELLINGS = {
 def test_the_loss_is_read_in_every_spelling(tmp_path, legacy, spelling):
     loss, name, from_logits = SPELLINGS[spelling]
     path = sum_classifier(tmp_path / ("model.h5" if legacy else "model.keras"), 1, "sigmoid", loss, legacy)
-    assert model_files.check_config(path) == (name, from_logits)
+    stored = model_files.read_config(path)
+    assert (stored.loss, stored.from_logits) == (name, from_logits)
 
 
 def test_a_legacy_quickstart_and_its_wrapper(tmp_path):
@@ -250,7 +251,8 @@ def test_nested_wrapped_and_activation_layers_are_described_in_place():
     assert qualifies(info, {"input": ["any", "any", 2], "output": ["any", "any", 1], "layers_any": ["LSTM", "GRU"]})
 
 
-def test_models_with_code_of_their_own_are_named_with_their_classes(tmp_path):
+def test_models_with_code_of_their_own_are_described_not_loaded(tmp_path, monkeypatch):
+    """Read from their files, never loaded here: only the sandboxed predictor runs them (tests/test_own_code.py)."""
     import keras
     from keras import layers
 
@@ -271,20 +273,17 @@ def test_models_with_code_of_their_own_are_named_with_their_classes(tmp_path):
     adder.save(tmp_path / "adder.keras")
     keras.Sequential([keras.Input((2,)), Doubler(), layers.Lambda(lambda x: x + 1), layers.Dense(1)]).save(
         tmp_path / "doubler.keras")
-    with pytest.raises(model_files.RefusedModel) as refused:
-        model_files.check_config(tmp_path / "doubler.keras")
-    assert refused.value.own_code == ["Doubler", "Lambda"]
+    monkeypatch.setattr(keras.models, "load_model", None)  # loading either would fail the test
+    model, info = model_files.load(tmp_path / "doubler.keras")
+    assert model is None and info.own_code == ["Doubler", "Lambda"] and info.input_shape == (None, 2)
+    assert info.summary() == "Doubler → Lambda → Dense(1, linear)" and info.output_shape is None  # no kernel notes
 
     checks, problems = judge(tmp_path / "adder.keras", tmp_path / "doubler.keras")
-    assert problems == [
-        "Model “adder” (cell 1) refused for safety: a model with code of its own (class Adder, defined in the "
-        "notebook), which the grader does not run, so it is not measured.",
-        "Model “doubler” (cell 2) refused for safety: a model with code of its own (class Doubler, defined in the "
-        "notebook; a Lambda layer), which the grader does not run, so it is not measured."]
-    assert "adder (cell 1): Adder (code of its own, not measured)" in part(checks, "E4").feedback
-    spanish = judge(tmp_path / "adder.keras", lang="es")[1]
-    assert spanish == ["Modelo «adder» (celda 1) rechazado por seguridad: es un modelo con código propio (la clase "
-                       "Adder, definida en el cuaderno), que el corrector no ejecuta, así que no se mide."]
+    assert problems == []
+    assert "adder (cell 1): Adder (code of its own); doubler (cell 2): Doubler → Lambda → Dense(1, linear) " \
+           "(code of its own)" in part(checks, "E4").feedback
+    spanish = judge(tmp_path / "adder.keras", lang="es")[0]
+    assert "adder (celda 1): Adder (con código propio)" in part(spanish, "E4").feedback
 
 
 def test_a_config_nested_without_end_is_unreadable_not_a_crash(tmp_path):
@@ -293,4 +292,4 @@ def test_a_config_nested_without_end_is_unreadable_not_a_crash(tmp_path):
     with zipfile.ZipFile(tmp_path / "deep.keras", "w") as archive:
         archive.writestr("config.json", text)
     with pytest.raises(model_files.RefusedModel, match=r"unreadable \(RecursionError\)"):
-        model_files.check_config(tmp_path / "deep.keras")
+        model_files.read_config(tmp_path / "deep.keras")

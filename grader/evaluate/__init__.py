@@ -1,14 +1,17 @@
 """Evaluate: judge a harvest against the rubric, in the trusted process.
 
 Nothing here runs student code. Models come from files checked before
-Keras loads them (:mod:`.models`); data is generated fresh from the run's
-seed (:mod:`.data`); each question's checks (:mod:`.checks`) give parts
-that add up to the question's result.
+Keras loads them (:mod:`.models`); a model with code of its own is called
+only through the sandboxed predictor, and the parts that judge it wait for
+the instructor; data is generated fresh from the run's seed (:mod:`.data`);
+each question's checks (:mod:`.checks`) give parts that add up to the
+question's result.
 """
 from __future__ import annotations
 
 from dataclasses import asdict
 
+from ..execute.predictor import SandboxedPredictor
 from ..harvest import Harvest
 from ..result import Check
 from ..rubric import Question, Rubric
@@ -21,27 +24,41 @@ __all__ = ["evaluate", "DataCache", "Memo"]
 
 def evaluate(harvest: Harvest, rubric: Rubric, data: DataCache, lang: str = "es",
              reference: dict | None = None, manual: dict | None = None,
-             memo: Memo | None = None) -> tuple[list[Check], dict, list[str]]:
+             memo: Memo | None = None, predictor: SandboxedPredictor | None = None
+             ) -> tuple[list[Check], dict, list[str]]:
     """Grade every question; returns the checks, the measured values and problems.
 
     ``reference`` holds the reference solution's measured values (None while
     grading the reference itself); ``manual`` maps question ids to the
-    instructor's ``{"points": .., "comment": ..}`` for human-review parts;
-    ``memo`` remembers what the models measured for the next run (see memo).
+    instructor's review, ``{"text" | "model": {"points": .., "comment": ..}}``
+    (see :func:`grader.batch.read_manual_scores`); ``memo`` remembers what the
+    models measured for the next run (see memo); ``predictor`` calls models
+    with code of their own (by default one with the strongest sandbox here),
+    and is stopped at the end.
     """
-    ctx = Context(harvest, rubric, data, lang, reference, memo)
+    ctx = Context(harvest, rubric, data, lang, reference, memo, predictor)
     checks = []
-    for question in rubric.questions:
-        parts = []
-        for spec in question.checks:
-            try:
-                parts.append(KINDS[spec.kind](spec, question, ctx))
-            except Exception as error:  # a bug or a bizarre model must not lose the other questions
-                parts.append(Part(ctx.text(spec.label) or spec.kind, 0, spec.points, "error",
-                                  ctx.say("El grader no pudo evaluar esta parte: ", "The grader could not evaluate this part: ")
-                                  + f"{type(error).__name__}: {str(error)[:300]}"))
-        checks.append(combine(question, parts, ctx, (manual or {}).get(question.id)))
+    try:
+        for question in rubric.questions:
+            parts = [_judge(spec, question, ctx) for spec in question.checks]
+            checks.append(combine(question, parts, ctx, (manual or {}).get(question.id)))
+    finally:
+        ctx.close()
     return checks, ctx.measured, ctx.refused
+
+
+def _judge(spec, question: Question, ctx: Context) -> Part:
+    """One check's part; held for review when it judged a model with code of its own."""
+    ctx.own_code_judged, ctx.own_code_ran = {}, False
+    try:
+        part = KINDS[spec.kind](spec, question, ctx)
+    except Exception as error:  # a bug or a bizarre model must not lose the other questions
+        part = Part(ctx.text(spec.label) or spec.kind, 0, spec.points, "error",
+                    ctx.say("El grader no pudo evaluar esta parte: ", "The grader could not evaluate this part: ")
+                    + f"{type(error).__name__}: {str(error)[:300]}")
+    if ctx.own_code_judged:
+        ctx.hold_for_review(part)
+    return part
 
 
 def combine(question: Question, parts: list[Part], ctx: Context, manual: dict | None) -> Check:
@@ -77,13 +94,23 @@ def combine(question: Question, parts: list[Part], ctx: Context, manual: dict | 
 
 
 def _apply_manual(parts: list[Part], manual: dict, ctx: Context) -> None:
-    """Give the instructor's points to the human-review parts, in order, capped at their maximum."""
-    remaining = float(manual.get("points", 0))
-    for part in parts:
-        if part.status != "manual":
-            continue
-        part.score = round(min(part.max_score, max(0.0, remaining)), 3)
-        remaining -= part.score
-        part.status = "pass" if part.score == part.max_score else "partial" if part.score > 0 else "fail"
-        comment = manual.get("comment", "")
-        part.feedback = ctx.say("Revisado por el profesor", "Reviewed by the instructor") + (f": {comment}" if comment else ".")
+    """Give the instructor's points to the parts awaiting review, in order, capped at their maximum.
+
+    ``manual["text"]`` goes to the free-text parts; ``manual["model"]`` to the
+    parts held for a model with code of its own, whose points are then the
+    ones given, or, given none, the ones it measured.
+    """
+    for kind, review in manual.items():
+        held = [part for part in parts
+                if part.status == "manual" and (part.would_earn is not None) == (kind == "model")]
+        remaining = review.get("points")
+        comment = review.get("comment", "")
+        reviewed = ctx.say("Revisado por el profesor", "Reviewed by the instructor") + \
+            (f": {comment}" if comment else ".")
+        for part in held:
+            given = part.would_earn if remaining is None else min(part.max_score, max(0.0, float(remaining)))
+            if remaining is not None:
+                remaining -= given
+            part.score = round(given, 3)
+            part.status = "pass" if part.score == part.max_score else "partial" if part.score > 0 else "fail"
+            part.feedback = (part.feedback + " " + reviewed) if kind == "model" else reviewed

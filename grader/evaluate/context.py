@@ -1,11 +1,13 @@
 """What every check needs while it judges one submission.
 
-The context loads the saved models once (refusing unsafe ones), hands out
-fresh data generated from the run's seed (the same data for every
-submission and for the reference), and knows the reference's measurements
-for relative bands. It calls a model the way the model was built: the data
-reshaped to the model's own input shape (784 values as 28x28), and a logits
-head through the softmax or sigmoid it lacks.
+The context loads the saved models once, hands out fresh data generated
+from the run's seed (the same data for every submission and for the
+reference), and knows the reference's measurements for relative bands. It
+calls a model the way the model was built: the data reshaped to the model's
+own input shape (784 values as 28x28), and a logits head through the softmax
+or sigmoid it lacks. A model with code of its own is called through the
+sandboxed predictor, never here; the parts that judge it are held for the
+instructor's review (:meth:`Context.hold_for_review`).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..execute.predictor import SandboxedPredictor
 from ..harvest import Harvest
 from ..rubric import CheckSpec, Question, Rubric, alternatives
 from . import models as model_files
@@ -60,19 +63,23 @@ class Part:
     answer: str = ""
     hints: list = field(default_factory=list)
     figures: list = field(default_factory=list)
+    would_earn: float | None = None    # held for review (a model with code of its own): the points it measured
 
 
 class Context:
     def __init__(self, harvest: Harvest, rubric: Rubric, data: DataCache, lang: str = "es",
-                 reference: dict | None = None, memo: Memo | None = None):
+                 reference: dict | None = None, memo: Memo | None = None,
+                 predictor: SandboxedPredictor | None = None):
         self.harvest, self.rubric, self.data, self.lang = harvest, rubric, data, lang
         self.reference = reference          # "Q4#0" -> measured value; None while grading the reference
         self.memo = memo or Memo()
+        self.predictor = predictor or SandboxedPredictor()  # started only if a model with code of its own is called
         self.measured: dict[str, float] = {}
         self.refused: list[str] = []
-        self.own_code: list[str] = []       # models with code of their own, as "name (cell N): classes"
         self.picked: dict[str, int] = {}    # question id -> model object judged there
         self.versions = []                  # (version, info, file digest) of every usable model
+        self.own_code_judged: dict[str, tuple] = {}  # the running check's models with code of their own, and
+        self.own_code_ran = False                    # whether their code made predictions for it
         self._loaded: dict[str, object] = {}  # file digest -> Keras model, loaded when first needed
         for version in harvest.models:
             if version.path is None:
@@ -81,48 +88,39 @@ class Context:
                                                  f"“{version.label}” could not be saved: {version.error}"))
                 continue
             try:
-                digest = file_digest(version.path)
+                digest = file_digest(version.path) + (file_digest(version.code) if version.code else "")
             except OSError as error:
-                described = {"refused": f"the model file is unreadable ({type(error).__name__})", "own_code": []}
+                described = {"refused": f"the model file is unreadable ({type(error).__name__})"}
             else:
                 try:
                     described = self.memo.get(["model", digest, version.path.suffix],
-                                              lambda: self._load(version.path, digest))
+                                              lambda: self._load(version, digest))
                 except model_files.RefusedModel as error:  # this machine failed, not the file: not remembered
-                    described = {"refused": str(error), "own_code": error.own_code}
+                    described = {"refused": str(error)}
             if "refused" in described:
-                self.refused.append(self._refusal(version, described))
+                self.refused.append(self.say(f"Modelo «{version.label}» (celda {_cell(version.cell)}) no se pudo "
+                                             f"cargar: ", f"Model “{version.label}” (cell {_cell(version.cell)}) "
+                                             f"could not be loaded: ") + described["refused"])
                 continue
             self.versions.append((version, ModelInfo.from_dict(described["info"]), digest))
 
-    def _load(self, path, digest: str) -> dict:
-        """What the model file holds, or why it is refused; the model stays loaded for predictions."""
+    def _load(self, version, digest: str) -> dict:
+        """What the model file holds, or why it cannot be loaded; the model stays loaded for predictions.
+
+        A model with code of its own is described from its files, not loaded (see :mod:`.models`).
+        """
         try:
-            model, info = model_files.load(path)
+            model, info = model_files.load(version.path, model_files.read_notes(version.code_notes))
         except model_files.RefusedModel as error:
             if error.passing:
                 raise
-            return {"refused": str(error), "own_code": error.own_code}
-        self._loaded[digest] = model
+            return {"refused": str(error)}
+        if model is not None:
+            self._loaded[digest] = model
         return {"info": asdict(info)}
 
-    def _refusal(self, version, described: dict) -> str:
-        """Why a saved model is not judged, in words; a model with code of its own is named as such."""
-        where = self.say(f"Modelo «{version.label}» (celda {_cell(version.cell)})",
-                         f"Model “{version.label}” (cell {_cell(version.cell)})")
-        if not described["own_code"]:
-            return where + self.say(" no se pudo cargar: ", " could not be loaded: ") + described["refused"]
-        parts = [{"Lambda": self.say("una capa Lambda", "a Lambda layer"),
-                  "__lambda__": self.say("una función de Python guardada en el modelo",
-                                         "a Python function stored in the model")}.get(name) or
-                 self.say(f"la clase {name}, definida en el cuaderno", f"class {name}, defined in the notebook")
-                 for name in described["own_code"]]
-        self.own_code.append(f"{version.label} ({self.say('celda', 'cell')} {_cell(version.cell)}): "
-                             + ", ".join(described["own_code"]))
-        return where + self.say(" rechazado por seguridad: es un modelo con código propio (" + "; ".join(parts)
-                                + "), que el corrector no ejecuta, así que no se mide.",
-                                " refused for safety: a model with code of its own (" + "; ".join(parts)
-                                + "), which the grader does not run, so it is not measured.")
+    def close(self) -> None:
+        self.predictor.close()
 
     def say(self, es: str, en: str) -> str:
         return es if self.lang == "es" else en
@@ -145,22 +143,38 @@ class Context:
                       only_in_section=bool(spec.options.get("only_in_section")))
         if chosen is not None:
             self.picked.setdefault(question.id, chosen.version.model)
+            self._note_own_code([chosen])
         return chosen
 
     def pick_all(self, spec: CheckSpec) -> list[Pick]:
         exclude = {self.picked[q] for q in spec.options.get("exclude", []) if q in self.picked}
         picks = pick_all(self._pairs(), self.rubric.models[spec.options["model"]], self.section(spec))
-        return [p for p in picks if p.version.model not in exclude]
+        picks = [p for p in picks if p.version.model not in exclude]
+        self._note_own_code(picks)
+        return picks
+
+    def _note_own_code(self, picks: list[Pick]) -> None:
+        for chosen in picks:
+            if chosen.info.own_code:
+                self.own_code_judged[chosen.version.label] = (chosen.version.cell, chosen.info.own_code)
 
     def predict(self, chosen: Pick, x: np.ndarray) -> np.ndarray:
-        """The model's outputs on ``x``, given in the model's own input shape; logits as probabilities."""
-        digest = self._digest(chosen)
-        if digest not in self._loaded:
-            self._loaded[digest] = model_files.load(chosen.version.path)[0]
-        model = self._loaded[digest]
+        """The model's outputs on ``x``, given in the model's own input shape; logits as probabilities.
+
+        A model with code of its own is called by the sandboxed predictor, on ``x`` alone.
+        """
         x = _in_shape(np.asarray(x, dtype=np.float32), chosen.info.input_shape)
-        # direct calls in batches: no tf.function retracing for every new model and shape
-        outputs = np.concatenate([np.asarray(model(x[i:i + 1024], training=False)) for i in range(0, len(x), 1024)])
+        if chosen.info.own_code:
+            version = chosen.version
+            outputs = self.predictor.predict(version.path, version.code, version.flavour, x)
+        else:
+            digest = self._digest(chosen)
+            if digest not in self._loaded:
+                self._loaded[digest] = model_files.load(chosen.version.path)[0]
+            model = self._loaded[digest]
+            # direct calls in batches: no tf.function retracing for every new model and shape
+            outputs = np.concatenate([np.asarray(model(x[i:i + 1024], training=False))
+                                      for i in range(0, len(x), 1024)])
         if not chosen.info.logits:
             return outputs
         from scipy.special import expit, softmax  # here, not above: a re-score from the memo never needs it
@@ -178,17 +192,51 @@ class Context:
 
     def remember(self, chosen: Pick, question: list, compute):
         """``compute()``'s answer about ``chosen``, remembered by model file and ``question`` (see memo)."""
+        self.own_code_ran |= bool(chosen.info.own_code)
         return self.memo.get([self._digest(chosen), self.data.seed, *question], compute)
+
+    def hold_for_review(self, part: Part) -> None:
+        """Hold a part that judged a model with code of its own for the instructor: what it measured is kept
+        as ``would_earn`` and counts only once confirmed (manual_scores.csv, part ``model``). A part worth no
+        points is only told so."""
+        models = "; ".join(self.say(f"«{label}» (celda {_cell(cell)}): ", f"“{label}” (cell {_cell(cell)}): ")
+                           + ", ".join(self._code_name(name) for name in own_code)
+                           for label, (cell, own_code) in self.own_code_judged.items())
+        ran = self.say(" Sus predicciones con los datos nuevos las hizo el código propio del modelo, ejecutado "
+                       "aparte en un entorno aislado que solo recibió las entradas (nunca las respuestas).",
+                       " Its predictions on the fresh data were made by the model's own code, run apart in a "
+                       "sandbox that got only the inputs (never the answers).") if self.own_code_ran else ""
+        if part.max_score == 0:
+            said = self.say(f"Modelo con código propio ({models}).{ran}",
+                            f"A model with code of its own ({models}).{ran}")
+        else:
+            part.would_earn, part.score, part.status = part.score, 0, "manual"
+            said = self.say(
+                f"Pendiente de revisión: modelo con código propio ({models}).{ran} Obtendría {part.would_earn:g} de "
+                f"{part.max_score:g} puntos, que cuentan cuando el profesor los confirme.",
+                f"Held for review: a model with code of its own ({models}).{ran} It would earn {part.would_earn:g} "
+                f"of {part.max_score:g} points, which count once the instructor confirms them.")
+        part.feedback = (part.feedback + " " if part.feedback else "") + said
+
+    def _code_name(self, name: str) -> str:
+        if name == "Lambda":
+            return self.say("una capa Lambda", "a Lambda layer")
+        if name == "__lambda__":
+            return self.say("una función de Python guardada en el modelo", "a Python function stored in the model")
+        return self.say(f"la clase {name}, definida en el cuaderno", f"class {name}, defined in the notebook")
 
     def _digest(self, chosen: Pick) -> str:
         return next(digest for version, _, digest in self.versions if version is chosen.version)
 
     def describe_pick(self, chosen: Pick) -> dict:
         version = chosen.version
-        return {"name": version.label, "names": version.names, "cell": version.cell, "version": version.version,
-                "layers": chosen.info.summary(), "input_shape": _shape(chosen.info.input_shape),
-                "output_shape": _shape(chosen.info.output_shape), "where": chosen.where,
-                "file": version.path.name if version.path else ""}
+        described = {"name": version.label, "names": version.names, "cell": version.cell, "version": version.version,
+                     "layers": chosen.info.summary(), "input_shape": _shape(chosen.info.input_shape),
+                     "output_shape": _shape(chosen.info.output_shape), "where": chosen.where,
+                     "file": version.path.name if version.path else ""}
+        if chosen.info.own_code:
+            described["code"] = chosen.info.code
+        return described
 
     def no_model(self, spec: CheckSpec) -> str:
         selector = self.rubric.models[spec.options["model"]]
@@ -212,9 +260,9 @@ class Context:
             wanted.append(self.say(f"capas ocultas sin {selector['hidden_activation_not']}",
                                    f"hidden layers other than {selector['hidden_activation_not']}"))
         seen = sorted({f"{v.label} ({self.say('celda', 'cell')} {_cell(v.cell)}): {i.summary()}"
-                       + (f", loss {i.loss}" if i.loss else "") for v, i in self._pairs()}
-                      | {entry + self.say(" (con código propio, no se mide)", " (code of its own, not measured)")
-                         for entry in self.own_code})
+                       + (f", loss {i.loss}" if i.loss else "")
+                       + (self.say(" (con código propio)", " (code of its own)") if i.own_code else "")
+                       for v, i in self._pairs()})
         found = (self.say(" Modelos del cuaderno: ", " Models in the notebook: ") + "; ".join(seen) + ".") if seen else \
             self.say(" El cuaderno no dejó ningún modelo entrenado.", " The notebook left no trained model.")
         section = self.section(spec)

@@ -1,12 +1,14 @@
 """Load a model file from the sandbox, safely, and describe what it is.
 
 Before Keras sees a file, its configuration is read as plain JSON and every
-layer class is checked against Keras' own layers: a ``Lambda`` (arbitrary
-code) or a class defined in the notebook is refused with the reason, and
-nothing from the file is ever executed. Then Keras loads it with
-``safe_mode=True``. Files from legacy Keras (tf-keras) are ``.h5`` and are
-loaded with tf-keras: each model is evaluated with the Keras that built it
-(Keras 3 cannot rebuild tf-keras recurrent layers).
+layer class is checked against Keras' own layers. A model with code of its
+own (a ``Lambda``, a class defined in the notebook, or one the kernel's notes
+name) is never loaded here: it is described from its configuration and the
+kernel's notes (:func:`read_notes`), and only the sandboxed predictor
+(:mod:`grader.execute.predictor`) runs it. Any other model is loaded by
+Keras with ``safe_mode=True``. Files from legacy Keras (tf-keras) are
+``.h5`` and are loaded with tf-keras: each model is evaluated with the Keras
+that built it (Keras 3 cannot rebuild tf-keras recurrent layers).
 
 A model is described as people build it: the layers of nested models
 (``Sequential([model, Softmax()])``) are listed in place, an activation
@@ -27,19 +29,20 @@ CONTAINERS = MODELS | {"InputLayer"}
 VALUES = {"__keras_tensor__", "__tensor__", "__numpy__", "__bytes__", "__ellipsis__", "__slice__", "__typespec__"}
 
 
-class RefusedModel(Exception):
-    """A model file the grader will not or cannot load; the message says why.
+MAX_NOTES = 2 * 1024**2    # bytes of the kernel's notes on a model's own code
+MAX_SOURCE = 20000         # characters of source kept per class or function
 
-    ``own_code`` names what makes it a model with code of its own (classes
-    defined in the notebook, ``Lambda``, ``__lambda__``): the grader would
-    have to run the notebook's code, so it does not load it; otherwise the
-    file is merely broken. ``passing`` marks a failure of this machine
-    (memory, disk), not of the file, which a later run may not meet.
+
+class RefusedModel(Exception):
+    """A model file the grader cannot load; the message says why.
+
+    ``passing`` marks a failure of this machine (memory, disk), not of the
+    file, which a later run may not meet.
     """
 
-    def __init__(self, message: str, own_code: list[str] = (), passing: bool = False):
+    def __init__(self, message: str, passing: bool = False):
         super().__init__(message)
-        self.own_code, self.passing = list(own_code), passing
+        self.passing = passing
 
 
 # Layers whose only job is an activation, and the activation they apply
@@ -54,6 +57,8 @@ class ModelInfo:
     layers: list[dict] = field(default_factory=list)     # {"class", "units", "activation", "name", "wraps"}
     loss: str = ""                                       # the loss it was compiled with, normalised
     from_logits: bool = False                            # that loss was told the outputs are logits
+    own_code: list[str] = field(default_factory=list)    # its classes defined in the notebook, "Lambda"
+    code: dict = field(default_factory=dict)             # their sources: {"classes": {..}, "lambdas": {..}}
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelInfo":
@@ -191,15 +196,24 @@ def _layer_classes(config) -> list[tuple[str, str]]:
     return found
 
 
-def check_config(path: Path) -> tuple[str, bool]:
-    """The model's loss and whether it takes logits; :class:`RefusedModel` when the file is unreadable or
-    the model has code of its own (classes defined in the notebook, a ``Lambda``), which the grader does not run.
-    """
+@dataclass
+class StoredModel:
+    """What a model file says of itself, read as plain JSON."""
+    config: dict
+    loss: str
+    from_logits: bool
+    own_code: list[str]     # classes defined in the notebook, "Lambda", "__lambda__" (a function stored in it)
+
+
+def read_config(path: Path) -> StoredModel:
+    """The model's configuration, loss and code of its own; :class:`RefusedModel` when the file is unreadable."""
     try:
         config, loss = _config_of(path)
         classes = _layer_classes(config)
     except (OSError, KeyError, ValueError, RecursionError, zipfile.BadZipFile) as error:  # nested without end
         raise RefusedModel(f"the model file is unreadable ({type(error).__name__})") from None
+    if not isinstance(config, dict):
+        raise RefusedModel("the model file is unreadable (no configuration)")
     own_code = []
     for class_name, module in classes:
         if class_name in VALUES or class_name in own_code:
@@ -209,9 +223,32 @@ def check_config(path: Path) -> tuple[str, bool]:
             own_code.append(class_name)
     if "Lambda" in own_code and "__lambda__" in own_code:
         own_code.remove("__lambda__")  # the Lambda layer's own function: one piece of code, named once
-    if own_code:
-        raise RefusedModel("a model with code of its own: " + ", ".join(own_code), own_code=own_code)
-    return _loss_of(loss)
+    return StoredModel(config, *_loss_of(loss), own_code)
+
+
+def read_notes(path: Path | None) -> dict:
+    """The kernel's notes on a model's own code (``<stem>.code.json``), checked as untrusted plain data:
+    sources of ``classes`` and ``lambdas``, ``output_shape``, ``layers`` of a subclassed model, ``error``."""
+    notes = {"classes": {}, "lambdas": {}, "output_shape": None, "layers": [], "error": ""}
+    if path is None:
+        return notes
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read(MAX_NOTES))
+    except (OSError, ValueError, RecursionError):
+        return {**notes, "error": "the kernel's notes on its code are unreadable"}
+    if not isinstance(data, dict):
+        return notes
+    for key in ("classes", "lambdas"):
+        if isinstance(data.get(key), dict):
+            notes[key] = {str(name)[:100]: str(source)[:MAX_SOURCE] for name, source in list(data[key].items())[:50]}
+    shape = data.get("output_shape")
+    if isinstance(shape, list) and 0 < len(shape) <= 8 and all(d is None or type(d) is int for d in shape):
+        notes["output_shape"] = shape
+    if isinstance(data.get("layers"), list):
+        notes["layers"] = data["layers"][:200]
+    notes["error"] = str(data.get("error") or "")[:500]
+    return notes
 
 
 def _known_to_keras(class_name: str) -> bool:
@@ -221,12 +258,24 @@ def _known_to_keras(class_name: str) -> bool:
         keras.losses, keras.metrics, keras.activations, keras.dtype_policies))
 
 
-def load(path: Path):
-    """The Keras model saved at ``path`` and what it is; :class:`RefusedModel` if unsafe or unreadable."""
+def load(path: Path, notes: dict | None = None):
+    """The Keras model saved at ``path`` and what it is; :class:`RefusedModel` if it cannot be loaded.
+
+    A model with code of its own (named by its configuration or by the kernel's
+    ``notes``) is not loaded: it comes back as None, described from its
+    configuration and the notes.
+    """
     path = Path(path)
-    loss, from_logits = check_config(path)
+    stored = read_config(path)
+    notes = notes or read_notes(None)
+    own_code = stored.own_code + [name for name in notes["classes"] if name not in stored.own_code]
+    if own_code:
+        try:
+            return None, describe_stored(stored, own_code, notes)
+        except (AttributeError, TypeError, ValueError, RecursionError) as error:  # a configuration of odd shape
+            raise RefusedModel(f"the model file is unreadable ({type(error).__name__})") from None
     try:
-        if path.suffix == ".h5":  # legacy Keras; Lambda layers were refused above, so no code is unmarshalled
+        if path.suffix == ".h5":  # legacy Keras; Lambda layers were sent away above, so no code is unmarshalled
             import tf_keras
             model = tf_keras.models.load_model(path, compile=False)
         else:
@@ -236,12 +285,56 @@ def load(path: Path):
         passing = isinstance(error, (MemoryError, OSError)) or "ResourceExhausted" in type(error).__name__
         raise RefusedModel(f"Keras could not load it: {type(error).__name__}: {str(error)[:300]}",
                            passing=passing) from None
-    return model, describe(model, loss, from_logits)
+    return model, describe(model, stored.loss, stored.from_logits)
 
 
 def describe(model, loss: str = "", from_logits: bool = False) -> ModelInfo:
-    return ModelInfo(_shape(model, "input"), _shape(model, "output"), [_describe_layer(layer) for layer in
-                                                                       _leaf_layers(model)], loss, from_logits)
+    return ModelInfo(_shape(model, "input"), _shape(model, "output"),
+                     [_describe_layer(type(layer).__name__, layer.get_config()) for layer in _leaf_layers(model)],
+                     loss, from_logits)
+
+
+def describe_stored(stored: StoredModel, own_code: list[str], notes: dict) -> ModelInfo:
+    """A model with code of its own, from its configuration: layers and input shape (a subclassed model's
+    layers, which its configuration does not list, and the output shape from the kernel's notes)."""
+    config = stored.config
+    layers = _stored_layers(config) or _stored_layers({"config": {"layers": notes["layers"]}}) or \
+        [(str(config.get("class_name")), {})]
+    output = notes["output_shape"]
+    return ModelInfo(_stored_input_shape(config), None if output is None else (None, *output[1:]),
+                     [_describe_layer(name, layer_config) for name, layer_config in layers],
+                     stored.loss, stored.from_logits, own_code,
+                     {"classes": notes["classes"], "lambdas": notes["lambdas"]})
+
+
+def _stored_layers(entry: dict) -> list[tuple[str, dict]]:
+    """(class, config) of the layers of a stored model, those of nested models in place; no input layers."""
+    found = []
+    inner = entry.get("config")
+    for layer in (inner.get("layers") if isinstance(inner, dict) else None) or []:
+        if not isinstance(layer, dict) or not isinstance(layer.get("config"), dict):
+            continue
+        name = str(layer.get("class_name"))
+        if name in MODELS:
+            found += _stored_layers(layer)
+        elif name != "InputLayer":
+            found.append((name, layer["config"]))
+    return found
+
+
+def _stored_input_shape(config: dict):
+    """The input shape a stored model was built for, its batch size left open."""
+    inner = config.get("config") if isinstance(config.get("config"), dict) else {}
+    build = config.get("build_config") if isinstance(config.get("build_config"), dict) else {}
+    shape = build.get("input_shape") or inner.get("build_input_shape")
+    for layer in (inner.get("layers") or []) if shape is None else []:
+        if isinstance(layer, dict) and layer.get("class_name") == "InputLayer":
+            given = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+            shape = given.get("batch_shape") or given.get("batch_input_shape")
+            break
+    if not isinstance(shape, list) or not shape or not all(d is None or type(d) is int for d in shape):
+        return None  # several inputs, or none known
+    return (None, *shape[1:])
 
 
 def _leaf_layers(model) -> list:
@@ -255,18 +348,20 @@ def _leaf_layers(model) -> list:
     return found
 
 
-def _describe_layer(layer) -> dict:
-    """Class, name, units and activation; a wrapper (``TimeDistributed``, ``Bidirectional``) tells its layer's."""
-    config = layer.get_config()
-    wrapped = getattr(layer, "forward_layer", None) or getattr(layer, "layer", None)  # Keras 3 Bidirectional: no .layer
-    inner = wrapped.get_config() if wrapped is not None else config
-    activation = inner.get("activation") or ACTIVATION_LAYERS.get(type(layer).__name__)
-    if isinstance(activation, dict):
-        activation = activation.get("config", {}).get("name") or activation.get("class_name")
-    described = {"class": type(layer).__name__, "name": layer.name, "units": inner.get("units"),
-                 "activation": activation}
+def _describe_layer(class_name: str, config: dict) -> dict:
+    """Class, name, units and activation, from the layer's config; a wrapper (``TimeDistributed``,
+    ``Bidirectional``) or an ``RNN`` tells those of the layer or cell it holds."""
+    wrapped = next((config[key] for key in ("layer", "forward_layer", "cell") if isinstance(config.get(key), dict)),
+                   None)
+    inner = wrapped["config"] if wrapped is not None and isinstance(wrapped.get("config"), dict) else config
+    activation = inner.get("activation") or ACTIVATION_LAYERS.get(class_name)
+    if isinstance(activation, dict):  # a class, or a function of the notebook's
+        named = activation.get("config")
+        activation = named if isinstance(named, str) else (named or {}).get("name") or activation.get("class_name")
+    described = {"class": class_name, "name": config.get("name"), "units": inner.get("units"),
+                 "activation": None if activation is None else str(activation)}
     if wrapped is not None:
-        described["wraps"] = type(wrapped).__name__
+        described["wraps"] = str(wrapped.get("class_name"))
     return described
 
 

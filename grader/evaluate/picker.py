@@ -21,6 +21,8 @@ from ..harvest.models import ModelVersion
 from ..rubric import alternatives
 from .models import ModelInfo, losses_meant
 
+RECURRENT = {"SimpleRNN", "LSTM", "GRU"}
+
 
 @dataclass
 class Pick:
@@ -50,14 +52,22 @@ def same_values(shape, pattern) -> bool:
     return wanted is not None and values_per_sample(shape) == wanted
 
 
+def own_recurrent(info: ModelInfo) -> bool:
+    """Whether the model has a generic ``RNN`` layer whose cell is a class of the notebook's own."""
+    return any(layer["class"] == "RNN" and layer.get("wraps") in info.own_code for layer in info.layers)
+
+
 def qualifies(info: ModelInfo, selector: dict) -> bool:
+    """Whether the model fits ``selector``; an ``RNN`` with a cell of the notebook's own counts as any of the
+    recurrent layers ``layers_any`` lists (its points wait for review, as any model with code of its own)."""
     classes = info.layer_classes
     if not any(matches_shape(info.input_shape, p) or same_values(info.input_shape, p)
                for p in alternatives(selector.get("input"))):
         return False
     if not any(matches_shape(info.output_shape, p) for p in alternatives(selector.get("output"))):
         return False
-    if selector.get("layers_any") and not classes & set(selector["layers_any"]):
+    if selector.get("layers_any") and not classes & set(selector["layers_any"]) \
+            and not (RECURRENT & set(selector["layers_any"]) and own_recurrent(info)):
         return False
     if not set(selector.get("layers_all", [])) <= classes:
         return False

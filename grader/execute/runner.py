@@ -189,7 +189,7 @@ async def _execute(notebook, job_dir, sandbox, limits, config, data_files, progr
         readonly[str(path)] = inside
         kernel_data[f"{name}_file"] = inside if sandbox.isolated else str(path)
     support = KERNEL_SUPPORT_INSIDE if sandbox.isolated else str(KERNEL_SUPPORT)
-    env = _kernel_env(work, support, limits, {"outdir": str(models_dir), **config, **kernel_data})
+    env = kernel_env(work, support, limits, {"outdir": str(models_dir), **config, **kernel_data})
     cgroup = Cgroup(limits.processes, int(limits.memory * 1.1))  # the watchdog acts first, with a clear message
     argv = sandbox.command(
         [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
@@ -344,7 +344,7 @@ async def _watch(km, limits: Limits, job_dir: Path, state: dict):
             state["procs"] = (state["cell"] or 0) + 1
         elif rss > limits.memory:
             state["oom"] = (state["cell"] or 0) + 1
-        elif ticks % 5 == 0 and _folder_size(job_dir, limits.disk) > limits.disk:
+        elif ticks % 5 == 0 and folder_size(job_dir, limits.disk) > limits.disk:
             state["disk"] = (state["cell"] or 0) + 1
         else:
             continue
@@ -367,7 +367,7 @@ def _safe(measure, process) -> int:
         return 0
 
 
-def _folder_size(folder: Path, limit: int) -> int:
+def folder_size(folder: Path, limit: int) -> int:
     """Bytes under ``folder``; stops counting past ``limit`` (a million tiny files must not stall us)."""
     total, seen = 0, 0
     for root, _, files in os.walk(folder):
@@ -414,7 +414,7 @@ async def _kill(km):
             process.kill()
 
 
-def _kernel_env(work: Path, support: str, limits: Limits, config: dict) -> dict:
+def kernel_env(work: Path, support: str, limits: Limits, config: dict) -> dict:
     threads = str(limits.threads)
     return {
         "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin",

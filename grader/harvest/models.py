@@ -32,6 +32,25 @@ class ModelVersion:
     def label(self) -> str:
         return self.names[-1] if self.names else f"model #{self.model}"
 
+    @property
+    def code(self) -> Path | None:
+        """The kernel's pickle of the model's own code (classes, Lambda functions), beside its file.
+
+        Only the sandboxed predictor (:mod:`grader.execute.predictor`) ever opens it.
+        """
+        return self._beside(".code.pkl")
+
+    @property
+    def code_notes(self) -> Path | None:
+        """The kernel's notes on the model's own code (sources, output shape): plain JSON."""
+        return self._beside(".code.json")
+
+    def _beside(self, suffix: str) -> Path | None:
+        if self.path is None:
+            return None
+        path = self.path.with_name(self.path.stem + suffix)
+        return path if path.is_file() and not path.is_symlink() else None
+
 
 def manifest_records(models_dir: Path, cell_of_execution: dict[int, int]) -> Iterator[tuple[dict, int | None]]:
     """Each JSON object of the kernel's manifest with an ``execution_count``, and the cell it maps to."""

@@ -23,7 +23,8 @@ def _environment():
                               autoescape=select_autoescape(["html", "j2"], default=True),
                               trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined)
     environment.filters.update(num=i18n.number, duration=i18n.duration, awaiting=i18n.awaiting)
-    environment.globals.update(band_share=band_share, level=level, pending=pending, environment_notes=environment_notes)
+    environment.globals.update(band_share=band_share, level=level, pending=pending, environment_notes=environment_notes,
+                               own_code=own_code)
     return environment
 
 
@@ -36,6 +37,16 @@ def band_share(value, band: dict) -> float:
     if full == zero:
         return 100.0 if value == full else 0.0
     return round(100 * min(1.0, max(0.0, (value - zero) / (full - zero))), 1)
+
+
+def own_code(check: Check) -> list[tuple[str, str, str]]:
+    """(``class`` | ``lambda``, name, source) of the code of their own of the models ``check`` judged."""
+    found: dict[tuple[str, str], str] = {}
+    for detail in check.details:
+        code = (detail.get("model") or {}).get("code") or {}
+        for kind, key in (("class", "classes"), ("lambda", "lambdas")):
+            found.update({(kind, str(name)): str(source) for name, source in (code.get(key) or {}).items()})
+    return [(kind, name, source) for (kind, name), source in found.items()]
 
 
 def level(percent: float) -> str:
