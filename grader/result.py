@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .atomic import write_text_atomic
 
-STATUSES = ("pass", "partial", "fail", "error", "manual")
+STATUSES = ("pass", "partial", "fail", "error", "manual", "hidden")   # hidden: graded after hand-in (a pack)
 
 
 @dataclass

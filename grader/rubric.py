@@ -32,7 +32,10 @@ CHECK_KINDS = {
     "free_text": (set(), {"keywords", "min_words"}),
     "code_runs": (set(), set()),
 }
-COMMON_KEYS = {"kind", "points", "label", "section", "only_in_section", "exclude"}
+# A pack's rubric (grader.pack) shows a hidden check by its points and title only: kind "hidden"
+PACK_KINDS = {**CHECK_KINDS, "hidden": (set(), set())}
+COMMON_KEYS = {"kind", "points", "label", "section", "only_in_section", "exclude", "visibility"}
+VISIBILITIES = ("public", "hidden")     # hidden: graded after hand-in, shown to students by title and points only
 SELECTOR_KEYS = {"input", "output", "layers_any", "layers_all", "layers_none", "hidden_activation_not",
                  "output_activation", "loss", "names"}
 KERAS_FLAVOURS = ("auto", "keras3", "legacy")
@@ -56,6 +59,7 @@ class CheckSpec:
     options: dict
     label: object = ""              # str or {"es": .., "en": ..}
     section: str = ""               # question whose cells hold the work (default: own question)
+    visibility: str = "public"      # one of VISIBILITIES
 
 
 @dataclass
@@ -86,6 +90,7 @@ class Rubric:
     execution_digest: str = ""      # digest of what changes how notebooks run (not how they are scored)
     packages: list[str] = field(default_factory=list)   # course packages, e.g. ["d2l"]
     late: object = None             # grader.late.LateRules from [late], or None: no late penalty
+    pack: object = None             # grader.pack.Pack when the rubric comes from a student pack
 
     @property
     def max_score(self) -> float:
@@ -111,8 +116,11 @@ def available() -> list[str]:
 
 
 def load(name_or_path: str | Path) -> Rubric:
-    """Load a rubric by assignment name (from ``rubrics/``) or by path."""
+    """Load a rubric by assignment name (from ``rubrics/``) or by path; a ``.pack`` file is a student pack's."""
     path = Path(name_or_path)
+    if path.suffix == ".pack":
+        from .pack import read_pack
+        return read_pack(path).rubric
     if path.suffix != ".toml":
         path = RUBRICS_DIR / f"{name_or_path}.toml"
         if not path.exists():
@@ -125,10 +133,12 @@ def load(name_or_path: str | Path) -> Rubric:
         raise RubricError(f"{path}: cannot read: {error.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise RubricError(f"{path}: not valid TOML: {error}") from None
-    return _build(path, data, raw)
+    return build(path, data, raw)
 
 
-def _build(path: Path, data: dict, raw: bytes) -> Rubric:
+def build(path: Path, data: dict, raw: bytes, kinds: dict = CHECK_KINDS) -> Rubric:
+    """The rubric ``data`` holds (read from ``path``, whose bytes are ``raw``); ``kinds`` are the check kinds
+    allowed (a pack's rubric also has ``hidden``)."""
     def fail(key: str, problem: str):
         raise RubricError(f"{path}: {key}: {problem}")
 
@@ -200,9 +210,9 @@ def _build(path: Path, data: dict, raw: bytes) -> Rubric:
         for j, c in enumerate(q.get("checks") or fail(f"questions.{qid}.checks", "missing: add [[questions.checks]]")):
             where = f"questions.{qid}.checks[{j}]"
             kind = c.get("kind")
-            if kind not in CHECK_KINDS:
-                fail(f"{where}.kind", f"{kind!r} is not one of {', '.join(CHECK_KINDS)}")
-            required, optional = CHECK_KINDS[kind]
+            if kind not in kinds:
+                fail(f"{where}.kind", f"{kind!r} is not one of {', '.join(kinds)}")
+            required, optional = kinds[kind]
             missing = required - set(c)
             if missing:
                 fail(f"{where}.{sorted(missing)[0]}", f"required for kind {kind!r}")
@@ -226,8 +236,12 @@ def _build(path: Path, data: dict, raw: bytes) -> Rubric:
             if band is not None and set(band) - {"zero", "full", "relative", "reference_min"}:
                 fail(f"{where}.band.{sorted(set(band) - {'zero', 'full', 'relative', 'reference_min'})[0]}",
                      "unknown key (known: zero, full, relative, reference_min)")
-            options = {k: v for k, v in c.items() if k not in ("kind", "points", "label", "section")}
-            checks.append(CheckSpec(kind, float(points), options, c.get("label", ""), c.get("section", qid)))
+            visibility = c.get("visibility", "public")
+            if visibility not in VISIBILITIES:
+                fail(f"{where}.visibility", f"{visibility!r} is not one of {', '.join(VISIBILITIES)}")
+            options = {k: v for k, v in c.items() if k not in ("kind", "points", "label", "section", "visibility")}
+            checks.append(CheckSpec(kind, float(points), options, c.get("label", ""), c.get("section", qid),
+                                    visibility))
         labels = q.get("labels") or _default_labels(qid, [other.get("id") for other in questions_raw])
         questions.append(Question(qid, q.get("title", qid), checks, labels))
     for question in questions:
@@ -265,7 +279,7 @@ def _read_handout(path: Path, relative, fail) -> tuple[bytes, frozenset]:
     handout = (path.parent / relative).resolve()
     try:
         raw = handout.read_bytes()
-        return raw, _handout_cells(raw)
+        return raw, handout_cells(raw)
     except OSError as error:
         fail("assignment.handout", f"cannot read {handout}: {error.strerror}")
     except Exception as error:  # nbformat raises several kinds for non-notebooks
@@ -273,7 +287,7 @@ def _read_handout(path: Path, relative, fail) -> tuple[bytes, frozenset]:
 
 
 @lru_cache(maxsize=8)
-def _handout_cells(raw: bytes) -> frozenset:
+def handout_cells(raw: bytes) -> frozenset:
     """Parsed once per content: a batch loads the rubric for every submission."""
     import nbformat
 

@@ -20,6 +20,7 @@ from .context import Context, DataCache, Part
 from .memo import Memo
 
 __all__ = ["evaluate", "DataCache", "Memo"]
+PENDING = {"manual", "hidden"}   # parts whose points come later: from the instructor, or after hand-in
 
 
 def evaluate(harvest: Harvest, rubric: Rubric, data: DataCache, lang: str = "es",
@@ -58,6 +59,7 @@ def _judge(spec, question: Question, ctx: Context) -> Part:
                     + f"{type(error).__name__}: {str(error)[:300]}")
     if ctx.own_code_judged:
         ctx.hold_for_review(part)
+    part.visibility = spec.visibility
     return part
 
 
@@ -65,7 +67,7 @@ def combine(question: Question, parts: list[Part], ctx: Context, manual: dict | 
     if manual is not None:
         _apply_manual(parts, manual, ctx)
     scored = [part for part in parts if part.max_score > 0]
-    automatic = [part for part in scored if part.status != "manual"]
+    automatic = [part for part in scored if part.status not in PENDING]
     score = round(sum(part.score for part in parts), 3)
     max_score = sum(part.max_score for part in parts)
     got = sum(part.score for part in automatic)
@@ -73,7 +75,8 @@ def combine(question: Question, parts: list[Part], ctx: Context, manual: dict | 
     if any(part.status == "error" for part in automatic) and got < out_of:
         status = "error"
     elif got == out_of:
-        status = "manual" if len(automatic) < len(scored) else "pass"
+        waiting = {part.status for part in scored} & PENDING
+        status = ("manual" if "manual" in waiting else "hidden") if waiting else "pass"
     else:
         status = "fail" if got == 0 else "partial"
     metrics, thresholds, hints, figures = {}, {}, [], []

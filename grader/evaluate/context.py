@@ -64,6 +64,7 @@ class Part:
     hints: list = field(default_factory=list)
     figures: list = field(default_factory=list)
     would_earn: float | None = None    # held for review (a model with code of its own): the points it measured
+    visibility: str = "public"         # the check's (rubric ``visibility``): hidden ones are graded after hand-in
 
 
 class Context:
@@ -121,6 +122,19 @@ class Context:
 
     def close(self) -> None:
         self.predictor.close()
+
+    def reference_value(self, key: str, own: float) -> tuple[float | None, str]:
+        """The reference's value for check ``key`` and, when it was not measured on these fresh data, how it is
+        known: a student pack holds no reference model, only its mean over the pack's seeds (:mod:`grader.pack`).
+        While the reference itself is graded, its value is its ``own``."""
+        if self.reference is None:
+            return own, ""
+        known = self.reference.get(key)
+        if not isinstance(known, dict):
+            return known, ""
+        seeds, spread = len(known["values"]), known["spread"]
+        return known["mean"], self.say(f" (media de {seeds} semillas del paquete, ±{spread:.2g})",
+                                       f" (mean of the pack's {seeds} seeds, ±{spread:.2g})")
 
     def say(self, es: str, en: str) -> str:
         return es if self.lang == "es" else en

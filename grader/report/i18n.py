@@ -12,6 +12,7 @@ STRINGS = {
     "fail": ("No superado", "Not passed"),
     "error": ("Error", "Error"),
     "manual": ("Revisión manual", "Human review"),
+    "hidden": ("Tras la entrega", "After hand-in"),
     "info": ("Informativo", "For information"),
     "ok": ("correcta", "ok"),
     "skipped": ("omitida", "skipped"),

@@ -9,7 +9,7 @@ from ..result import Result
 from . import i18n
 from .summary import pending
 
-ANSI = {"pass": "32", "partial": "33", "fail": "31", "error": "35", "manual": "34", "problem": "31;1"}
+ANSI = {"pass": "32", "partial": "33", "fail": "31", "error": "35", "manual": "34", "hidden": "37", "problem": "31;1"}
 
 
 def _shorten(text: str, room: int) -> str:

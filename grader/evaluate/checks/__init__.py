@@ -2,7 +2,7 @@
 
 The rubric configures them; a new kind is a new module registered here.
 """
-from . import code_runs, free_text, model_comparison, model_metric, model_probe, model_structure, numeric_answer
+from . import code_runs, free_text, hidden, model_comparison, model_metric, model_probe, model_structure, numeric_answer
 
 KINDS = {
     "numeric_answer": numeric_answer.run,
@@ -12,4 +12,5 @@ KINDS = {
     "model_comparison": model_comparison.run,
     "free_text": free_text.run,
     "code_runs": code_runs.run,
+    "hidden": hidden.run,
 }

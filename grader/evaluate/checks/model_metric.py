@@ -108,7 +108,7 @@ def run(spec, question, ctx: Context) -> Part:
         part.feedback = measured + ctx.say(f" La solución de referencia debe llegar a {band['reference_min']}.",
                                            f" The reference solution must reach {band['reference_min']}.")
         return part
-    reference = ctx.reference.get(key) if ctx.reference is not None else value
+    reference, known_from = ctx.reference_value(key, value)
     try:
         bounds = bands.resolve(band, reference)
     except ValueError:
@@ -125,5 +125,5 @@ def run(spec, question, ctx: Context) -> Part:
                "fail": ctx.say(" No alcanza el mínimo", " It does not reach the minimum")}[part.status]
     part.feedback = measured + verdict + f" ({bounds['zero']:.3g} → 0, {bounds['full']:.3g} → {spec.points:g})."
     if "reference" in bounds:
-        part.feedback += ctx.say(f" Referencia: {reference:.4g}.", f" Reference: {reference:.4g}.")
+        part.feedback += ctx.say(f" Referencia: {reference:.4g}{known_from}.", f" Reference: {reference:.4g}{known_from}.")
     return part

@@ -1,0 +1,7 @@
+"""A hidden check, as a student pack shows it: its title and points only; it is graded after hand-in."""
+from ..context import Context, Part
+
+
+def run(spec, question, ctx: Context) -> Part:
+    return Part(ctx.text(spec.label) or ctx.text(question.title), 0, spec.points, "hidden",
+                ctx.say("Se califica tras la entrega.", "Graded after hand-in."))
