@@ -13,6 +13,7 @@ from . import rubric as rubrics
 from .batch import (MANUAL_SCORES, BatchError, default_workers, die_with_parent, grade_all, local_executor,
                     read_manual_scores, reference_job, reference_values, run_job, run_seed, safe_id)
 from .grade import Job
+from .pack import SEEDS
 from .result import Result
 
 
@@ -54,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="grader", description="Grade deep-learning notebook assignments.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def grading_options(command):
-        command.add_argument("--assignment", "-a", required=True, help="assignment name (see `grader assignments`) or rubric path")
+    def grading_options(command, required=True, assignment_help="assignment name (see `grader assignments`) or "
+                                                                 "rubric path"):
+        command.add_argument("--assignment", "-a", required=required, help=assignment_help)
         command.add_argument("--lang", choices=("es", "en"), default="es", help="language of the feedback (default: es)")
         command.add_argument("--cell-timeout", type=_positive, metavar="SECONDS", help="override the rubric's time limit per cell")
         command.add_argument("--notebook-timeout", type=_positive, metavar="SECONDS", help="override the rubric's time limit per notebook")
@@ -84,7 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="self-check one notebook before handing it in")
     check.add_argument("notebook", type=Path)
     check.add_argument("--out", "-o", type=Path, default=Path("grader-check"), help="output folder (default: ./grader-check)")
-    grading_options(check)
+    check.add_argument("--pack", type=Path, metavar="PACK", help="the assignment's student pack (NAME.pack, from "
+                                                                  "the course): checks without the reference solution")
+    grading_options(check, False, "assignment name or rubric path (instructors; students give --pack)")
+
+    pack = commands.add_parser("pack", help="write the student pack of an assignment: rubric and the reference's "
+                                            "measured values, never its notebook or models")
+    pack.add_argument("--assignment", "-a", help="only this assignment (default: all)")
+    pack.add_argument("--out", "-o", type=Path, required=True, help="folder to write NAME.pack into")
+    pack.add_argument("--seeds", type=int, default=SEEDS, metavar="N",
+                      help=f"seeds of fresh data the reference's models are measured on (default: {SEEDS})")
+    pack.add_argument("--seed", type=int, help="the first of those seeds (default: new ones)")
 
     validate = commands.add_parser("validate", help="check that every reference solution earns full marks")
     validate.add_argument("--assignment", "-a", help="only this assignment (default: all)")
@@ -144,7 +156,7 @@ def main(argv=None) -> int:
         _native_stderr_to_log()
     try:
         return {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate, "export": cmd_export,
-                "assignments": cmd_assignments, "environment": cmd_environment}[args.command](args)
+                "pack": cmd_pack, "assignments": cmd_assignments, "environment": cmd_environment}[args.command](args)
     except (rubrics.RubricError, BatchError) as error:
         print(f"grader: error: {error}", file=sys.stderr)
         return 2
@@ -201,6 +213,11 @@ def _settings(args, submissions_folder: Path, workers: int):
         sandbox = detect(args.sandbox)
     except RuntimeError as error:  # the requested level cannot work here
         raise BatchError(str(error)) from None
+    if rubric.pack is not None:
+        from .pack import unsandboxed
+        if sandbox.level == "none":
+            print(f"grader: {unsandboxed(args.lang)}", file=sys.stderr)
+        return rubric, manual, template
     if sandbox.warning:
         print(f"grader: WARNING: {sandbox.warning}", file=sys.stderr)
     if not rubric.reference.is_file():
@@ -209,12 +226,14 @@ def _settings(args, submissions_folder: Path, workers: int):
 
 
 def _with_reference(rubric, template: Job, executor=None, queue=None, progress=None) -> Job:
+    from dataclasses import replace
+    if rubric.pack is not None:  # a student's pack: the reference's values measured when it was made
+        return replace(template, reference=rubric.pack.reference)
     print(f"Reference solution: {rubric.reference.name} (seed {template.seed})", file=sys.stderr)
     from .progress import Progress
     reference = reference_values(rubric, template, None if executor else (progress or Progress(1)).event,
                                  executor, queue)
     _warn_reference(reference)
-    from dataclasses import replace
     return replace(template, reference=reference.measured)
 
 
@@ -489,6 +508,11 @@ def cmd_check(args) -> int:
     notebook, problems = read_notebook(args.notebook)
     if notebook is None:  # a student checking the wrong file: say so, do not grade it as zero
         raise BatchError(problems[-1].rstrip("."))
+    if args.pack:
+        from .pack import rubric_for_check
+        args.assignment = rubric_for_check(args.pack, args.assignment)
+    elif not args.assignment:
+        raise BatchError("give --pack PACK (the assignment's student pack) or --assignment NAME")
     rubric, manual, template = _prepare(args, args.notebook.parent, 1)
     from dataclasses import replace
     sid = safe_id(args.notebook.stem)
@@ -540,6 +564,22 @@ def cmd_validate(args) -> int:
     if args.junit_xml:
         write_junit(results, args.junit_xml)
     return 1 if failed else 0
+
+
+def cmd_pack(args) -> int:
+    """Write each assignment's student pack; the reference runs only when the cache does not hold it."""
+    from .pack import build
+    from .progress import Progress
+    if args.seeds < 1:
+        raise BatchError(f"--seeds {args.seeds}: must be at least 1")
+    first = secrets.randbelow(2**31) if args.seed is None else args.seed
+    for name in [args.assignment] if args.assignment else rubrics.available():
+        rubric = rubrics.load(name)
+        template = Job(submission="", notebook="", assignment=str(rubric.path), out_dir="", seed=first, lang="en",
+                       threads=os.cpu_count() or 1, cache_dir=str(_cache_dir()))
+        path = build(rubric, args.out, template, [first + i for i in range(args.seeds)], Progress(1).event)
+        print(f"{rubric.name}: wrote {path}")
+    return 0
 
 
 def cmd_export(args) -> int:

@@ -288,9 +288,17 @@ def _evaluate(job: Job, given: _Inputs, execution: Execution | None) -> Result:
         score=round(sum(c.score for c in checks), 3), max_score=rubric.max_score, seed=job.seed,
         checks=checks, execution=explain_runs(execution.cells, execution.notebook.cells, job.lang) if execution else [],
         notebook=str(Path(job.notebook)),
-        sandbox={"level": given.sandbox.level, "warning": given.sandbox.warning},
+        sandbox={"level": given.sandbox.level, "warning": _sandbox_warning(rubric, given.sandbox, job.lang)},
         problems=given.read_problems + harvested.problems + refused, data_sources=sources,
         fingerprint={}, measured=measured, environment=harvested.environment)
+
+
+def _sandbox_warning(rubric, sandbox: Sandbox, lang: str) -> str:
+    """The sandbox's warning; a student checking with a pack on their own computer gets their own words."""
+    if rubric.pack is not None and sandbox.level == "none":
+        from .pack import unsandboxed
+        return unsandboxed(lang)
+    return sandbox.warning
 
 
 _DATA: dict[int, object] = {}
