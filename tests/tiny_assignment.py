@@ -1,0 +1,131 @@
+"""A tiny binary-addition assignment for the pack, self-check and Gradescope tests: it trains in seconds.
+
+Q4's adder and Q5's longer adder fit the same signature, so only their place in the notebook tells them
+apart; Q4 has a hidden check (on a GRU that only it asks for). Training is seeded and deterministic, so
+two runs of a notebook give the same models.
+"""
+import nbformat
+
+md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+
+RUBRIC = """
+[assignment]
+name = "tiny-adder"
+title = { es = "Sumador mínimo", en = "Tiny adder" }
+reference = "reference.ipynb"
+handout = "handout.ipynb"
+[limits]
+cell_timeout = 300
+notebook_timeout = 600
+[models.adder]
+input = ["any", "any", 2]
+output = ["any", "any", 1]
+layers_any = ["SimpleRNN", "LSTM", "GRU"]
+[models.gated]             # only the hidden check asks for it
+input = ["any", "any", 2]
+output = ["any", "any", 1]
+layers_any = ["GRU"]
+[[questions]]
+id = "Q1"
+title = "Largest 3-bit number"
+  [[questions.checks]]
+  kind = "numeric_answer"
+  points = 1
+  expected = 7
+[[questions]]
+id = "Q2"
+title = "The model"
+  [[questions.checks]]
+  kind = "model_structure"
+  points = 2
+  model = "adder"
+  output_activation = "sigmoid"
+  partial_activations.relu = { fraction = 0.5, en = "A relu head: its outputs are not probabilities." }
+[[questions]]
+id = "Q4"
+title = "Training on 3-bit numbers"
+  [[questions.checks]]
+  kind = "model_metric"
+  points = 3
+  model = "adder"
+  data = "binary_addition"
+  params = { max_bit = 3 }
+  samples = 500
+  metric = "exact_accuracy"
+  band = { zero = 0.5, full = 0.95, relative = true }
+  [[questions.checks]]
+  kind = "code_runs"
+  points = 1
+  [[questions.checks]]
+  kind = "model_metric"
+  points = 2
+  visibility = "hidden"
+  label = "Gated cells on 5-bit numbers"
+  model = "gated"
+  data = "binary_addition"
+  params = { max_bit = 5 }
+  samples = 300
+  metric = "bit_accuracy"
+  band = { zero = 0.5, full = 0.9 }
+[[questions]]
+id = "Q5"
+title = "Longer numbers"
+  [[questions.checks]]
+  kind = "model_metric"
+  points = 2
+  model = "adder"
+  data = "binary_addition"
+  params = { max_bit = 5 }
+  samples = 500
+  metric = "bit_accuracy"
+  band = { zero = 0.6, full = 0.99 }
+"""
+SETUP = """import numpy as np
+import tensorflow as tf
+import keras
+from keras import layers
+keras.utils.set_random_seed(1)
+tf.config.experimental.enable_op_determinism()
+
+def gen(n, bits):
+    a = np.random.randint(0, 2**bits, n); b = np.random.randint(0, 2**bits, n)
+    digits = lambda v: ((v[:, None] >> np.arange(bits + 1)) & 1).astype('float32')
+    return np.stack([digits(a), digits(b)], -1), digits(a + b)[..., None]"""
+BLANK = "# your code here"
+
+
+def model_cell(name="model", head="sigmoid", units=8) -> str:
+    return (f"{name} = keras.Sequential([keras.Input((None, 2)), layers.SimpleRNN({units}, return_sequences=True),"
+            f" layers.Dense(1, activation='{head}')])\n{name}.compile(keras.optimizers.Adam(0.01), 'binary_crossentropy')")
+
+
+def train_cell(name="model", bits=3, epochs=10, n=3000) -> str:
+    return f"x, y = gen({n}, {bits})\n{name}.fit(x, y, epochs={epochs}, batch_size=50, verbose=0)"
+
+
+def cells(answer="7", head="sigmoid", epochs=10, q5=True, extra=()):
+    """The notebook's cells: the handout's, filled in (``q5``: with Q5's model; ``extra``: cells after)."""
+    return [md("**Q1** ¿Cuál es el mayor número de 3 bits?"), md(answer), code(SETUP),
+            md("**Q2** Define el modelo."), code(model_cell(head=head)),
+            md("**Q4** Entrénalo con números de 3 bits."), code(train_cell(epochs=epochs)),
+            md("**Q5** Números más largos."),
+            code(model_cell("model_5") + "\n" + train_cell("model_5", bits=5, epochs=2, n=600) if q5 else BLANK),
+            *extra]
+
+
+def write(folder, name="student.ipynb", **options):
+    """A notebook of the assignment in ``folder``; ``options`` as :func:`cells`."""
+    path = folder / name
+    nbformat.write(nbformat.v4.new_notebook(cells=cells(**options)), path)
+    return path
+
+
+def write_assignment(folder):
+    """The rubric, handout and reference of the tiny assignment in ``folder``; the rubric's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "rubric.toml").write_text(RUBRIC)
+    handout = cells(answer="", q5=False)
+    handout[4], handout[6] = code(BLANK), code(BLANK)
+    nbformat.write(nbformat.v4.new_notebook(cells=handout), folder / "handout.ipynb")
+    write(folder, "reference.ipynb")
+    return folder / "rubric.toml"
