@@ -313,7 +313,7 @@ def die_with_parent() -> None:
         import ctypes
         import signal
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG; a no-op where there is no prctl
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # TypeError: Windows cannot open the program itself (None)
         pass
 
 

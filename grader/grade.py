@@ -59,10 +59,19 @@ def _code_digest(paths) -> bytes:
     return b"".join(path.read_bytes() for path in sorted(paths))
 
 
+def _version(package: str) -> str:
+    """The installed version of ``package``; "" when it is not installed (a student's own environment may lack
+    tf-keras)."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
 @lru_cache(maxsize=1)
 def environment_digest() -> str:
     """What the kernel's behaviour depends on besides the notebook."""
-    versions = [metadata.version(p) for p in ("tensorflow", "keras", "tf_keras", "numpy", "h5py", "ipykernel")]
+    versions = [_version(p) for p in ("tensorflow", "keras", "tf_keras", "numpy", "h5py", "ipykernel")]
     versions += sorted(path.name for path in COURSE_PACKAGES.glob("*.dist-info"))  # e.g. d2l-1.0.3.dist-info
     kernel_code = _code_digest((Path(__file__).parent / "execute").rglob("*.py"))
     return hashlib.sha256(json.dumps(versions).encode() + kernel_code).hexdigest()[:16]

