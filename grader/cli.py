@@ -1,4 +1,4 @@
-"""The ``grader`` command: grade, check, validate, assignments, environment."""
+"""The ``grader`` command: grade, check, validate, pack, gradescope, export, assignments, environment."""
 from __future__ import annotations
 
 import argparse
@@ -94,9 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
                                             "measured values, never its notebook or models")
     pack.add_argument("--assignment", "-a", help="only this assignment (default: all)")
     pack.add_argument("--out", "-o", type=Path, required=True, help="folder to write NAME.pack into")
-    pack.add_argument("--seeds", type=int, default=SEEDS, metavar="N",
-                      help=f"seeds of fresh data the reference's models are measured on (default: {SEEDS})")
-    pack.add_argument("--seed", type=int, help="the first of those seeds (default: new ones)")
+    gradescope = commands.add_parser("gradescope", help="write a Gradescope autograder zip: grades a submission "
+                                                        "with the full rubric and the reference's measured values")
+    gradescope.add_argument("--assignment", "-a", required=True, help="assignment name or rubric path")
+    gradescope.add_argument("--out", "-o", type=Path, required=True, help="the zip to write, e.g. autograder.zip")
+    gradescope.add_argument("--lang", choices=("es", "en"), default="es", help="language of the feedback")
+    for command in (pack, gradescope):
+        command.add_argument("--seeds", type=int, default=SEEDS, metavar="N",
+                             help=f"seeds of fresh data the reference's models are measured on (default: {SEEDS})")
+        command.add_argument("--seed", type=int, help="the first of those seeds (default: new ones)")
 
     validate = commands.add_parser("validate", help="check that every reference solution earns full marks")
     validate.add_argument("--assignment", "-a", help="only this assignment (default: all)")
@@ -156,7 +162,8 @@ def main(argv=None) -> int:
         _native_stderr_to_log()
     try:
         return {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate, "export": cmd_export,
-                "pack": cmd_pack, "assignments": cmd_assignments, "environment": cmd_environment}[args.command](args)
+                "pack": cmd_pack, "gradescope": cmd_gradescope, "assignments": cmd_assignments,
+                "environment": cmd_environment}[args.command](args)
     except (rubrics.RubricError, BatchError) as error:
         print(f"grader: error: {error}", file=sys.stderr)
         return 2
@@ -216,7 +223,8 @@ def _settings(args, submissions_folder: Path, workers: int):
     if rubric.pack is not None:
         from .pack import unsandboxed
         if sandbox.level == "none":
-            print(f"grader: {unsandboxed(args.lang)}", file=sys.stderr)
+            print(f"grader: {sandbox.warning if rubric.pack.includes_hidden else unsandboxed(args.lang)}",
+                  file=sys.stderr)
         return rubric, manual, template
     if sandbox.warning:
         print(f"grader: WARNING: {sandbox.warning}", file=sys.stderr)
@@ -541,9 +549,7 @@ def cmd_validate(args) -> int:
     failed, results = False, []
     for name in [args.assignment] if args.assignment else rubrics.available():
         rubric = rubrics.load(name)
-        template = Job(submission="", notebook="", assignment=str(rubric.path), out_dir="",
-                       seed=secrets.randbelow(2**31), lang=args.lang, threads=os.cpu_count() or 1,
-                       cache_dir=str(_cache_dir()))
+        template = _reference_template(rubric, secrets.randbelow(2**31), args.lang)
         from .progress import Progress
         result = reference_values(rubric, template, Progress(1).event)
         results.append(result)
@@ -566,19 +572,43 @@ def cmd_validate(args) -> int:
     return 1 if failed else 0
 
 
+def _reference_template(rubric, seed: int, lang: str) -> Job:
+    """The job template the reference solution is graded with, outside a batch (validate, pack, gradescope)."""
+    return Job(submission="", notebook="", assignment=str(rubric.path), out_dir="", seed=seed, lang=lang,
+               threads=os.cpu_count() or 1, cache_dir=str(_cache_dir()))
+
+
+def _seeds(args) -> list[int]:
+    """``--seeds`` consecutive seeds from ``--seed`` (default: a new one)."""
+    if args.seeds < 1:
+        raise BatchError(f"--seeds {args.seeds}: must be at least 1")
+    first = secrets.randbelow(2**31) if args.seed is None else args.seed
+    return [first + i for i in range(args.seeds)]
+
+
 def cmd_pack(args) -> int:
     """Write each assignment's student pack; the reference runs only when the cache does not hold it."""
     from .pack import build
     from .progress import Progress
-    if args.seeds < 1:
-        raise BatchError(f"--seeds {args.seeds}: must be at least 1")
-    first = secrets.randbelow(2**31) if args.seed is None else args.seed
+    seeds = _seeds(args)
     for name in [args.assignment] if args.assignment else rubrics.available():
         rubric = rubrics.load(name)
-        template = Job(submission="", notebook="", assignment=str(rubric.path), out_dir="", seed=first, lang="en",
-                       threads=os.cpu_count() or 1, cache_dir=str(_cache_dir()))
-        path = build(rubric, args.out, template, [first + i for i in range(args.seeds)], Progress(1).event)
+        path = build(rubric, args.out, _reference_template(rubric, seeds[0], "en"), seeds, Progress(1).event)
         print(f"{rubric.name}: wrote {path}")
+    return 0
+
+
+def cmd_gradescope(args) -> int:
+    """Write the Gradescope autograder zip of one assignment."""
+    from .gradescope import build
+    from .progress import Progress
+    seeds = _seeds(args)
+    rubric = rubrics.load(args.assignment)
+    try:
+        build(rubric, args.out, _reference_template(rubric, seeds[0], args.lang), seeds, args.lang, Progress(1).event)
+    except RuntimeError as error:  # no source tree, or the wheel did not build
+        raise BatchError(str(error)) from None
+    print(f"{rubric.name}: wrote {args.out} (upload it as the assignment's autograder, Ubuntu base image)")
     return 0
 
 

@@ -304,7 +304,7 @@ def _evaluate(job: Job, given: _Inputs, execution: Execution | None) -> Result:
 
 def _sandbox_warning(rubric, sandbox: Sandbox, lang: str) -> str:
     """The sandbox's warning; a student checking with a pack on their own computer gets their own words."""
-    if rubric.pack is not None and sandbox.level == "none":
+    if rubric.pack is not None and not rubric.pack.includes_hidden and sandbox.level == "none":
         from .pack import unsandboxed
         return unsandboxed(lang)
     return sandbox.warning

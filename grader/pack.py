@@ -60,6 +60,7 @@ class Pack:
     data: dict                      # check key -> {"kind", "params", "samples", "metric", "source"}
     rubric_digest: str              # of the instructor's rubric it was made from
     reference_digest: str           # of the reference notebook
+    includes_hidden: bool = False   # the instructor's own (Gradescope's autograder): hidden checks in full
 
 
 @lru_cache(maxsize=1)
@@ -135,15 +136,17 @@ def measure_reference(rubric: rubrics.Rubric, template, seeds: list[int], progre
     return results
 
 
-def _statistics(rubric: rubrics.Rubric, question, index: int, results: list) -> dict:
-    """Mean and spread over the seeds of a model_metric check's metric, and of every other metric it measured."""
+def _statistics(rubric: rubrics.Rubric, question, index: int, results: list) -> dict | None:
+    """Mean and spread over the seeds of a model_metric check's metric, and of every other metric it measured;
+    None when the reference measured nothing, which only a band relative to the reference cannot do without."""
     key, spec = check_id(question, index), question.checks[index]
-    values = []
-    for result in results:
-        if result.measured.get(key) is None:
-            raise PackError(f"{rubric.path}: the reference solution gave no value for {key} on seed {result.seed}: "
-                            f"run grader validate --assignment {rubric.name} and fix the reference first")
-        values.append(float(result.measured[key]))
+    missing = [result.seed for result in results if result.measured.get(key) is None]
+    if missing and (spec.options.get("band") or {}).get("relative"):
+        raise PackError(f"{rubric.path}: the reference solution gave no value for {key} on seed {missing[0]}: "
+                        f"run grader validate --assignment {rubric.name} and fix the reference first")
+    if missing:
+        return None
+    values = [float(result.measured[key]) for result in results]
     parts = [next(c for c in result.checks if c.id == question.id).details[index] for result in results]
     names = [name for name, value in parts[0].get("metrics", {}).items()
              if isinstance(value, (int, float)) and name != "n_samples"]
@@ -185,8 +188,9 @@ def write(rubric: rubrics.Rubric, out_dir: Path, results: list, include_hidden: 
             kinds[key] = {"kind": spec.options["data"], "params": spec.options.get("params", {}),
                           "samples": spec.options.get("samples"), "metric": spec.options["metric"],
                           "source": {k: v for k, v in sources.source(spec.options["data"]).items() if k != "path"}}
-            if spec.kind == "model_metric":
-                reference[key] = _statistics(rubric, question, index, results)
+            measured = _statistics(rubric, question, index, results) if spec.kind == "model_metric" else None
+            if measured is not None:
+                reference[key] = measured
     handout = _rubric_data(rubric)["assignment"].get("handout")
     handout = rubric.path.parent / handout if handout else None
     content = {
@@ -254,7 +258,8 @@ def _unpack(path: Path, content: dict) -> Pack:
     if handout is not None:
         rubric = replace(rubric, handout=rubrics.handout_cells(handout["text"].encode("utf-8")))
     pack = Pack(path, content["assignment"], content["grader"], rubric, content["reference"], content["seeds"],
-                content["hidden"], content["data"], content["rubric_digest"], content["reference_digest"])
+                content["hidden"], content["data"], content["rubric_digest"], content["reference_digest"],
+                content["includes_hidden"])
     rubric.pack = pack
     return pack
 

@@ -273,8 +273,8 @@ class Checker:
         live = self._live_models(namespace, cells, ran, touched)
         versions, by_file = self._versions(live)
         needed = _needed(rubric, asked)
-        harvest = Harvest(cells, self._runs(cells, ran), find_sections(cells, {q.id: q.labels for q in rubric.questions},
-                                                                      rubric.handout), versions)
+        sections = find_sections(cells, {q.id: q.labels for q in rubric.questions}, rubric.handout)
+        harvest = Harvest(cells, self._runs(cells, ran), sections, versions)
         checks, _, refused = evaluate(harvest, replace(rubric, questions=needed), self._data, self.lang,
                                       self.pack.reference, None, self._memo, LivePredictor(by_file))
         checks = [c for c in checks if c.id in asked]
@@ -417,8 +417,8 @@ def _placement_notes(lang: str, live: list[LiveModel], sections: dict, rubric, c
             if found and item.placed_by == "code":
                 notes.append(_say(lang, f"{qid}: el historial del kernel no muestra ejecutarse ninguna celda de "
                                         f"«{label}» tal como está guardada; se sitúa por el código del cuaderno.",
-                                  f"{qid}: the kernel's history shows none of “{label}”'s cells running as they are "
-                                  f"saved; it is placed by the notebook's code."))
+                                  f"{qid}: the kernel's history shows none of the cells of “{label}” running as "
+                                  f"they are saved; it is placed by the notebook's code."))
             if item.placed_by == "history" and item.cells != sorted(item.cells):
                 order = ", ".join(str(i + 1) for i in item.cells)
                 notes.append(_say(lang, f"{qid}: «{label}» se hizo con celdas ejecutadas fuera de orden ({order}): "
@@ -472,8 +472,9 @@ class Report:
         from .report.i18n import text
         rows = []
         for check in self.checks:
-            rows.append(f"<tr class='grader-q'><th>{html.escape(check.id)}</th><th>{html.escape(str(check.title))}</th>"
-                        f"<th>{check.score:g} / {check.max_score:g}</th><th>{self._status(check.status)}</th><th></th></tr>")
+            rows.append(f"<tr><th>{html.escape(check.id)}</th><th>{html.escape(str(check.title))}</th>"
+                        f"<th>{check.score:g} / {check.max_score:g}</th><th>{self._status(check.status)}</th>"
+                        f"<th></th></tr>")
             rows += [f"<tr><td></td><td>{html.escape(str(d['label']))}</td><td>{d['score']:g} / {d['max_score']:g}</td>"
                      f"<td>{self._status(d['status'])}</td><td>{html.escape(d.get('feedback', ''))}</td></tr>"
                      for d in check.details]

@@ -249,11 +249,20 @@ def test_gradebook_columns_and_rows(tmp_path):
 
 
 def test_gradescope_export(tmp_path):
-    write_gradescope(hostile(), tmp_path / "results.json")
+    result = hostile()
+    result.checks[1].details[1]["visibility"] = "hidden"
+    write_gradescope(result, tmp_path / "results.json", "en")
     data = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
-    assert data["score"] == 1.0 and len(data["tests"]) == 3
-    assert data["tests"][2] == {"name": "Q5 Explain", "score": 0.0, "max_score": 2.0, "output": "Awaiting review.",
-                                "visibility": "visible"}
+    assert data["score"] == 1.0 and data["stdout_visibility"] == "hidden"
+    # one test per check of each question; a question without parts (a grader failure) is one test
+    tests = [(t["name"], t["number"], t["score"], t["max_score"], t["status"], t["visibility"]) for t in data["tests"]]
+    assert tests == [
+        ("Q1 Largest number", "Q1", 0.0, 1.0, "failed", "visible"),
+        ("Q2 Model · structure", "Q2", 1.0, 2.0, "failed", "visible"),
+        ("Q2 Model · exact_accuracy on fresh data", "Q2", 0, 0, "passed", "after_published"),
+        ("Q5 Explain · Explanation", "Q5", 0, 2.0, "failed", "visible")]
+    assert data["tests"][1]["output"] == "relu head" and {t["output_format"] for t in data["tests"]} == {"md"}
+    assert data["output"].startswith("Sandbox: none.")
     assert "WITHOUT a sandbox" in data["output"] and "Out of memory" in data["output"]
 
 

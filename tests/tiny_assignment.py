@@ -20,7 +20,7 @@ notebook_timeout = 600
 [models.adder]
 input = ["any", "any", 2]
 output = ["any", "any", 1]
-layers_any = ["SimpleRNN", "LSTM", "GRU"]
+layers_any = ["SimpleRNN"]
 [models.gated]             # only the hidden check asks for it
 input = ["any", "any", 2]
 output = ["any", "any", 1]
@@ -94,20 +94,24 @@ def gen(n, bits):
 BLANK = "# your code here"
 
 
-def model_cell(name="model", head="sigmoid", units=8) -> str:
-    return (f"{name} = keras.Sequential([keras.Input((None, 2)), layers.SimpleRNN({units}, return_sequences=True),"
-            f" layers.Dense(1, activation='{head}')])\n{name}.compile(keras.optimizers.Adam(0.01), 'binary_crossentropy')")
+def model_cell(name="model", head="sigmoid", units=8, layer="SimpleRNN") -> str:
+    return (f"{name} = keras.Sequential([keras.Input((None, 2)), layers.{layer}({units}, return_sequences=True),"
+            f" layers.Dense(1, activation='{head}')])\n"
+            f"{name}.compile(keras.optimizers.Adam(0.01), 'binary_crossentropy')")
 
 
 def train_cell(name="model", bits=3, epochs=10, n=3000) -> str:
     return f"x, y = gen({n}, {bits})\n{name}.fit(x, y, epochs={epochs}, batch_size=50, verbose=0)"
 
 
-def cells(answer="7", head="sigmoid", epochs=10, q5=True, extra=()):
-    """The notebook's cells: the handout's, filled in (``q5``: with Q5's model; ``extra``: cells after)."""
+def cells(answer="7", head="sigmoid", epochs=10, q5=True, gated=False, extra=()):
+    """The notebook's cells: the handout's, filled in (``q5``: with Q5's model; ``gated``: with the GRU the
+    hidden check asks for; ``extra``: cells after)."""
     return [md("**Q1** ¿Cuál es el mayor número de 3 bits?"), md(answer), code(SETUP),
             md("**Q2** Define el modelo."), code(model_cell(head=head)),
             md("**Q4** Entrénalo con números de 3 bits."), code(train_cell(epochs=epochs)),
+            *([code(model_cell("gated", layer="GRU") + "\n" + train_cell("gated", bits=5, epochs=5, n=1000))]
+              if gated else []),
             md("**Q5** Números más largos."),
             code(model_cell("model_5") + "\n" + train_cell("model_5", bits=5, epochs=2, n=600) if q5 else BLANK),
             *extra]
@@ -127,5 +131,5 @@ def write_assignment(folder):
     handout = cells(answer="", q5=False)
     handout[4], handout[6] = code(BLANK), code(BLANK)
     nbformat.write(nbformat.v4.new_notebook(cells=handout), folder / "handout.ipynb")
-    write(folder, "reference.ipynb")
+    write(folder, "reference.ipynb", gated=True)
     return folder / "rubric.toml"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..atomic import write_text_atomic
 from ..result import Result
+from .i18n import localized
 
 
 def _points(value: float) -> str:
@@ -37,14 +38,27 @@ def write_gradebook(results: list[Result], path, question_ids: list[str]) -> Non
     write_text_atomic(Path(path), buffer.getvalue())
 
 
-def write_gradescope(result: Result, path) -> None:
-    """Gradescope's results format: the score, one test per question, problems as the overall output."""
-    tests = [{"name": f"{c.id} {c.title}".strip(), "score": c.score, "max_score": c.max_score,
-              "output": c.feedback, "visibility": "visible"} for c in result.checks]
-    data = {"score": result.score, "tests": tests}
-    notes = ([result.sandbox["warning"]] if result.sandbox.get("warning") else []) + list(result.problems)
-    if notes:
-        data["output"] = "\n".join(notes)
-    if result.timings.get("total"):
-        data["execution_time"] = round(result.timings["total"], 1)
+# a hidden check's result shows once the instructor publishes the grades (Gradescope's visibility)
+GRADESCOPE_VISIBILITY = {"public": "visible", "hidden": "after_published"}
+
+
+def write_gradescope(result: Result, path, lang: str = "es") -> None:
+    """Gradescope's ``results.json`` (https://gradescope-autograders.readthedocs.io/en/latest/specs/): the score,
+    one test per check of each question (``number`` the question's id; a hidden check ``after_published``), the
+    sandbox level and the problems as the overall output; the autograder's own log stays hidden."""
+    tests = []
+    for check in result.checks:
+        for part in check.details or [{"label": "", "score": check.score, "max_score": check.max_score,
+                                       "feedback": check.feedback}]:
+            title = f"{check.id} {localized(check.title, lang)}".strip()
+            tests.append({"name": " · ".join(text for text in (title, localized(part.get("label"), lang)) if text),
+                          "number": check.id, "score": part["score"], "max_score": part["max_score"],
+                          "status": "passed" if part["score"] >= part["max_score"] else "failed",
+                          "output": str(part.get("feedback") or ""), "output_format": "md",
+                          "visibility": GRADESCOPE_VISIBILITY[part.get("visibility", "public")]})
+    level = result.sandbox.get("level")
+    notes = ([f"Sandbox: {level}."] if level else []) + \
+        ([result.sandbox["warning"]] if result.sandbox.get("warning") else []) + list(result.problems)
+    data = {"score": result.score, "execution_time": round(result.timings.get("total", 0)),
+            "output": "\n\n".join(notes), "output_format": "md", "stdout_visibility": "hidden", "tests": tests}
     write_text_atomic(Path(path), json.dumps(data, indent=2, ensure_ascii=False))

@@ -125,5 +125,6 @@ def run(spec, question, ctx: Context) -> Part:
                "fail": ctx.say(" No alcanza el mínimo", " It does not reach the minimum")}[part.status]
     part.feedback = measured + verdict + f" ({bounds['zero']:.3g} → 0, {bounds['full']:.3g} → {spec.points:g})."
     if "reference" in bounds:
-        part.feedback += ctx.say(f" Referencia: {reference:.4g}{known_from}.", f" Reference: {reference:.4g}{known_from}.")
+        part.feedback += ctx.say(f" Referencia: {reference:.4g}{known_from}.",
+                                 f" Reference: {reference:.4g}{known_from}.")
     return part
