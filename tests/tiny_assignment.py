@@ -4,6 +4,11 @@ Q4's adder and Q5's longer adder fit the same signature, so only their place in 
 apart; Q4 has a hidden check (on a GRU that only it asks for). Training is seeded and deterministic, so
 two runs of a notebook give the same models.
 """
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
 import nbformat
 
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
@@ -133,3 +138,30 @@ def write_assignment(folder):
     nbformat.write(nbformat.v4.new_notebook(cells=handout), folder / "handout.ipynb")
     write(folder, "reference.ipynb", gated=True)
     return folder / "rubric.toml"
+
+
+@dataclass
+class Packed:
+    root: Path
+    rubric: Path
+    pack: Path
+    cache: Path             # XDG_CACHE_HOME that holds the reference's run
+
+    def env(self) -> dict:
+        return {"XDG_CACHE_HOME": str(self.cache), "PATH": "/usr/bin:/bin"}
+
+    def grader(self, *args, timeout=600) -> subprocess.CompletedProcess:
+        """``grader ARGS`` in a fresh process, with this assignment's cache."""
+        return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], capture_output=True, text=True,
+                              env=self.env(), timeout=timeout)
+
+
+def packed(tmp_path_factory) -> Packed:
+    """The tiny assignment and its pack (seeds 3 to 7), made by ``grader pack`` once per test session."""
+    root = tmp_path_factory.getbasetemp() / "tiny-assignment"
+    made = Packed(root, root / "assignment" / "rubric.toml", root / "packs" / "tiny-adder.pack", root / "cache")
+    if not made.pack.is_file():
+        write_assignment(made.rubric.parent)
+        done = made.grader("pack", "--assignment", made.rubric, "--out", made.pack.parent, "--seed", 3)
+        assert done.returncode == 0, done.stderr
+    return made
