@@ -141,19 +141,20 @@ def test_a_broken_pack_is_refused_in_one_line(tiny, tmp_path, kind):
 
 def test_a_pack_for_another_or_an_older_rubric_is_refused(tiny, tmp_path):
     notebook = write(tmp_path, "ana.ipynb")
-    other = tiny.grader("check", notebook, "--pack", tiny.pack, "--assignment", "practica1", timeout=60)
+    out = ("--out", tmp_path / "out")
+    other = tiny.grader("check", notebook, "--pack", tiny.pack, "--assignment", "practica1", *out, timeout=60)
     assert other.returncode == 2
     assert other.stderr == f"grader: error: {tiny.pack}: a pack for tiny-adder, not practica1: use the pack of " \
                            f"practica1\n"
     changed = tmp_path / "assignment"
     shutil.copytree(tiny.rubric.parent, changed)
     (changed / "rubric.toml").write_text(RUBRIC.replace("points = 3", "points = 4"))
-    stale = tiny.grader("check", notebook, "--pack", tiny.pack, "--assignment", changed / "rubric.toml", timeout=60)
+    stale = tiny.grader("check", notebook, "--pack", tiny.pack, "--assignment", changed / "rubric.toml", *out,
+                        timeout=60)
     assert stale.returncode == 2
     assert stale.stderr == f"grader: error: {tiny.pack}: stale: made from an older rubric.toml: run grader pack " \
                            f"--assignment tiny-adder\n"
-    same = tiny.grader("check", notebook, "--pack", tiny.pack, "--assignment", tiny.rubric, "--out",
-                       tmp_path / "out", "--seed", 5)
+    same = tiny.grader("check", notebook, "--pack", tiny.pack, "--assignment", tiny.rubric, *out, "--seed", 5)
     assert same.returncode == 0, same.stderr
 
 

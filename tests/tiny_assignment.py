@@ -83,7 +83,7 @@ title = "Longer numbers"
   params = { max_bit = 5 }
   samples = 500
   metric = "bit_accuracy"
-  band = { zero = 0.6, full = 0.99 }
+  band = { zero = 0.5, full = 0.99 }
 """
 SETUP = """import numpy as np
 import tensorflow as tf
