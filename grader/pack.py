@@ -186,7 +186,7 @@ def write(rubric: rubrics.Rubric, out_dir: Path, results: list, include_hidden: 
                 continue
             key = check_id(question, index)
             kinds[key] = {"kind": spec.options["data"], "params": spec.options.get("params", {}),
-                          "samples": spec.options.get("samples"), "metric": spec.options["metric"],
+                          "samples": spec.options.get("samples"), "metric": spec.options.get("metric"),
                           "source": {k: v for k, v in sources.source(spec.options["data"]).items() if k != "path"}}
             measured = _statistics(rubric, question, index, results) if spec.kind == "model_metric" else None
             if measured is not None:

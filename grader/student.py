@@ -231,12 +231,7 @@ class Checker:
         from .evaluate import DataCache, Memo
         self._data, self._memo = DataCache(self.seed), Memo()  # an unchanged model is not measured twice
         if self._shell is not None:
-            self._shell.events.register("post_run_cell", self._after_cell)
-
-    def _after_cell(self, result) -> None:
-        error = result.error_in_exec or result.error_before_exec
-        if error is not None and result.execution_count:
-            self._errors[result.execution_count] = type(error).__name__
+            self._shell.events.register("post_run_cell", _errors_into(weakref.ref(self)))
 
     def check(self, question: str) -> "Report":
         """One question, by its id (``"Q4"``)."""
@@ -342,6 +337,16 @@ class Checker:
                 error = self._errors.get(ran[index][-1], "")
                 runs.append(CellRun(index, "error" if error else "ok", error_name=error))
         return runs
+
+
+def _errors_into(checker):
+    """A hook that notes the cells that fail into the ``checker`` (a weak reference: a checker made again must
+    not live on, with its models, in IPython's events)."""
+    def after_cell(result) -> None:
+        error = result.error_in_exec or result.error_before_exec
+        if checker() is not None and error is not None and result.execution_count:
+            checker()._errors[result.execution_count] = type(error).__name__
+    return after_cell
 
 
 def _shell():

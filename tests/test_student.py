@@ -27,10 +27,12 @@ def dump(name, report):
 
 checker = Checker(PACK, seed=5, lang="en")
 dump("all.json", checker.check_all())
+later = Checker(PACK, notebook="changed.ipynb", seed=5, lang="en")
 """
 AFTERWARDS = [
+    "raise ValueError('not finished')   # a cell of Q4 that fails, run after the checkers were made",
     "model.set_weights([w * 0 for w in model.get_weights()])   # Q4's model, changed after Q5",
-    "dump('changed.json', Checker(PACK, notebook='changed.ipynb', seed=5, lang='en').check('Q4'))",
+    "dump('changed.json', later.check('Q4'))",
     "os.environ.pop('JPY_SESSION_NAME')\ndump('blind.json', Checker(PACK, seed=5, lang='en').check_all())",
 ]
 
@@ -39,16 +41,18 @@ def run_in_kernel(folder: Path, notebook: Path, pack: Path) -> None:
     """Run ``notebook`` in a real Jupyter kernel as a student would, then the checker cells after it.
 
     The kernel is told the notebook's file as Jupyter tells it (``JPY_SESSION_NAME``); ``changed.ipynb``
-    is the notebook with the cell that changes Q4's model after the question saved in it.
+    is the notebook as saved later: a failing cell in Q4 and, at its end, the cell that changes Q4's model.
     """
     saved = nbformat.read(notebook, as_version=4)
     more = [code(source.replace("PACK", repr(str(pack)))) for source in [CHECK] + AFTERWARDS]
-    nbformat.write(nbformat.v4.new_notebook(cells=saved.cells + more[1:2]), folder / "changed.ipynb")
+    changed = saved.cells[:7] + more[1:2] + saved.cells[7:] + more[2:3]
+    nbformat.write(nbformat.v4.new_notebook(cells=changed), folder / "changed.ipynb")
     running = nbformat.v4.new_notebook(cells=saved.cells + more)
-    NotebookClient(running, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    NotebookClient(running, timeout=300, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(folder)}}
                    ).execute(env={**os.environ, "JPY_SESSION_NAME": str(notebook)})
-    errors = [o for c in running.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors, errors
+    errors = [o["evalue"] for c in running.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors == ["not finished"], errors
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +118,10 @@ def test_what_the_checker_cannot_see_it_says(checked):
     assert "It cannot see a cell that fails when the notebook runs from scratch" in everything["text"]
     assert "<table>" in everything["html"] and "Graded after hand-in." in everything["html"]
     changed = kernel(checked, "ana", "changed")
-    assert changed["notes"] == ["Q4: “model” changed after the question (cell 10); it is measured as it is now."]
-    assert changed["points"] == {"Q4": 1.0}                                         # its weights are now zeros
+    assert changed["notes"] == ["Q4: “model” changed after the question (cell 11); it is measured as it is now."]
+    metric, runs, _ = changed["checks"][0]["details"]
+    assert metric["score"] == 0                                                     # its weights are now zeros
+    assert runs["status"] == "error" and "cell 8: ValueError" in runs["feedback"]   # seen by the checker's hook
     blind = kernel(checked, "ana", "blind")
     assert blind["notes"][0].startswith("The notebook's file was not found: models are chosen by their signature "
                                         "and names only")

@@ -1,0 +1,85 @@
+"""grader check --pack agrees with grader grade on every public check of real notebooks.
+
+The sample submissions and the real-world corpus of tests/real/ are graded by the instructor's
+``grader grade`` (the reference measured on the run's own fresh data), then each executed notebook is
+checked again with the assignment's pack alone (the reference's mean over the pack's seeds), as a student
+would, re-using the execution: no notebook runs twice. Every public part must get the same status and
+points within 10 % of the part's points.
+"""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader import rubric as rubrics
+
+REPO = Path(__file__).resolve().parent.parent
+SEED = 1
+CHECK_EACH = """
+import sys
+from grader.cli import main
+pack, out, seed = sys.argv[1:4]
+for notebook in sys.argv[4:]:
+    assert main(["check", notebook, "--pack", pack, "--out", out, "--seed", seed, "--lang", "en"]) == 0, notebook
+"""
+
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
+
+
+def grader(*args, env) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "grader", *map(str, args)], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@pytest.fixture(scope="module", params=["binary-addition", "practica1"])
+def both(request, tmp_path_factory):
+    """The instructor's results and the pack's, for every sample and real notebook of the assignment."""
+    assignment = request.param
+    root = tmp_path_factory.mktemp(assignment)
+    env = {"XDG_CACHE_HOME": str(root / "cache"), "PATH": "/usr/bin:/bin"}
+    notebooks = root / "notebooks"
+    notebooks.mkdir()
+    for path in [*(REPO / "submissions" / assignment).glob("*.ipynb"), *(REPO / "tests" / "real" / assignment).glob(
+            "*.ipynb")]:
+        shutil.copy(path, notebooks)
+    grader("pack", "--assignment", assignment, "--out", root / "packs", "--seed", SEED, env=env)
+    grader("grade", notebooks, "--assignment", assignment, "--out", root / "graded", "--seed", SEED,
+           "--workers", 2, "--lang", "en", env=env)
+    shutil.copytree(root / "graded", root / "checked", ignore=shutil.ignore_patterns("*.csv", "*.html", ".grader"))
+    checked = subprocess.run([sys.executable, "-c", CHECK_EACH, root / "packs" / f"{assignment}.pack",
+                              root / "checked", str(SEED), *sorted(notebooks.glob("*.ipynb"))],
+                             capture_output=True, text=True, env=env)
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    names = sorted(path.stem for path in notebooks.glob("*.ipynb"))
+    for name in names:  # no notebook ran again: the instructor's execution was re-used
+        assert (root / "checked" / name / "execution.json").read_bytes() == \
+            (root / "graded" / name / "execution.json").read_bytes()
+    return root, assignment, names
+
+
+def results(folder: Path, name: str) -> dict:
+    return json.loads((folder / name / "result.json").read_text(encoding="utf-8"))
+
+
+def test_every_public_check_agrees(both):
+    root, assignment, names = both
+    compared, misses = 0, []
+    for name in names:
+        graded, checked = results(root / "graded", name), results(root / "checked", name)
+        assert checked["fingerprint"] != graded["fingerprint"]               # graded again, with the pack
+        for instructor, student in zip(graded["checks"], checked["checks"]):
+            for theirs, mine in zip(instructor["details"], student["details"]):
+                if theirs["visibility"] != "public":
+                    continue
+                compared += 1
+                if mine["status"] != theirs["status"] or abs(mine["score"] - theirs["score"]) > 0.1 * theirs[
+                        "max_score"]:
+                    misses.append(f"{name} {instructor['id']} {theirs['label']}: grade {theirs['score']} "
+                                  f"{theirs['status']}, pack {mine['score']} {mine['status']} | {mine['feedback']}")
+    print(f"{assignment}: {compared} public checks compared on {len(names)} notebooks")
+    parts = sum(len(question.checks) for question in rubrics.load(assignment).questions)
+    assert compared == parts * len(names) and not misses, "\n".join(misses)
