@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     grading_options(check)
 
     validate = commands.add_parser("validate", help="check that every reference solution earns full marks")
-    validate.add_argument("--assignment", "-a", help="only this assignment (default: all)")
+    validate.add_argument("--assignment", "-a", help="only this assignment, by name or rubric path (default: all)")
     validate.add_argument("--lang", choices=("es", "en"), default="en")
 
     commands.add_parser("assignments", help="list the assignments, their questions and points")
