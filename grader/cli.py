@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import secrets
 import sys
@@ -116,6 +117,12 @@ def main(argv=None) -> int:
         print("grader: interrupted; finished submissions are saved, run the same command again to go on.",
               file=sys.stderr)
         return 130
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(f"grader: error: {error.strerror}; finished submissions are saved, free some space and run the same "
+              f"command again to go on.", file=sys.stderr)
+        return 1
 
 
 def _writable(folder: Path) -> None:
