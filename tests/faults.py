@@ -37,10 +37,10 @@ class WorkerKiller(threading.Thread):
 
     def run(self):
         while not self.stop.is_set():
-            for kernel in self._victim_kernels():
+            for kernel, scratch in self._victim_kernels():
                 try:
                     if len(self.killed) == self.times:
-                        (Path(kernel.cwd()) / RELEASE).touch()
+                        (scratch / RELEASE).touch()
                         continue
                     worker = kernel
                     while worker.ppid() != self.workers_of:
@@ -52,7 +52,9 @@ class WorkerKiller(threading.Thread):
                     continue
             time.sleep(0.1)
 
-    def _victim_kernels(self) -> list[psutil.Process]:
+    def _victim_kernels(self) -> list[tuple[psutil.Process, Path]]:
+        """Kernels running a victim notebook, with their scratch folder (an absolute path: a kernel that is
+        exiting may report no working folder at all)."""
         try:
             processes = psutil.Process(self.workers_of).children(recursive=True)
         except psutil.Error:
@@ -60,8 +62,10 @@ class WorkerKiller(threading.Thread):
         kernels = []
         for process in processes:
             try:
-                if "ipykernel_launcher" in " ".join(process.cmdline()) and (Path(process.cwd()) / VICTIM).exists():
-                    kernels.append(process)
+                scratch = Path(process.cwd())
+                if ("ipykernel_launcher" in " ".join(process.cmdline()) and scratch.is_absolute()
+                        and (scratch / VICTIM).exists()):
+                    kernels.append((process, scratch))
             except (psutil.Error, OSError):
                 continue
         return kernels
