@@ -1,11 +1,15 @@
-"""The suite's own rules (tests/conftest.py), run on a throwaway test file in a pytest of its own."""
+"""The suite's own rules (tests/conftest.py), run on a throwaway test file in a pytest of its own, and the
+host-side checks of tests/expect.py."""
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
+
+from .expect import CGROUP_ROOT, grader_cgroups, sandbox_leftovers
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = '''
@@ -78,3 +82,31 @@ def test_the_reason_is_shown(tmp_path, strict):
     run = run_sample(tmp_path, strict, "-rA", "-k", "want_of")
     assert "no such tool here" in run.stdout
     assert ("GRADER_STRICT_TESTS=1 makes every skip a failure" in run.stdout) == strict
+
+
+def test_what_a_batch_leaves_is_seen_on_the_host(tmp_path):
+    scratch = tmp_path / "grader-job-x"
+    scratch.mkdir()
+    sleeper = subprocess.Popen(["sleep", "60"], cwd=scratch)
+    try:
+        left = sandbox_leftovers(tmp_path, grace=0)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert left[0] == f"scratch folder {scratch}" and left[1].startswith(f"process {sleeper.pid} ")
+    assert left[1].endswith(": sleep 60") and len(left) == 2
+    scratch.rmdir()
+    assert sandbox_leftovers(tmp_path, grace=0) == []
+
+
+@pytest.mark.root
+def test_a_grader_cgroup_left_by_this_process_is_seen(tmp_path):
+    before = grader_cgroups()
+    parent = CGROUP_ROOT / "pids" if (CGROUP_ROOT / "pids").is_dir() else CGROUP_ROOT
+    mine = parent / f"grader-{os.getpid()}-{int(psutil.Process().create_time())}-suitetst"
+    mine.mkdir()
+    try:
+        assert sandbox_leftovers(tmp_path, before, grace=0) == [f"cgroup {mine}"]
+    finally:
+        mine.rmdir()
+    assert sandbox_leftovers(tmp_path, before, grace=0) == []
