@@ -257,7 +257,7 @@ def test_limits_stop_the_kernel_with_a_reason(level):
     assert any("Disk limit exceeded at cell 1" in p for p in disk.problems)
 
     big, _ = run(level, "open('big', 'wb').write(b'z' * 300_000_000)", disk=200 * 1024**2)
-    assert (big.cells[0].status, big.cells[0].error_name) == ("error", "OSError")  # one file past the limit: RLIMIT_FSIZE
+    assert (big.cells[0].status, big.cells[0].error_name) == ("error", "OSError")  # one file too big: RLIMIT_FSIZE
 
     loud, texts = run(level, "for i in range(200_000):\n    print('x' * 99)", "print('after')", output=64 * 1024)
     assert [c.status for c in loud.cells] == ["ok", "ok"] and "[grader] output cut" in texts[0]
