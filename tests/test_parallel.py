@@ -20,6 +20,7 @@ import pytest
 from grader.batch import grade_all, local_executor
 from grader.grade import Job
 
+from .expect import assert_errors_only
 from .faults import VICTIM_CELL, WorkerKiller
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
@@ -138,6 +139,8 @@ def test_two_workers_run_two_notebooks_at_once(local_run):
     assert run.returncode == 0, run.stderr
     for sid in ("ana", "bea"):  # each found the other at the barrier: they ran at the same time
         assert "MET ['ana', 'bea']" in printed(out, sid), printed(out, sid)
+    for sid in ("ana", "bea", "carl", "dora"):
+        assert_errors_only(out / sid / "result.json")
     spans = {sid: span(out, sid) for sid in ("ana", "bea", "carl", "dora")}
     # never more than two at once with --workers 2
     for sid, (start, _) in spans.items():
