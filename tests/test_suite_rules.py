@@ -48,6 +48,7 @@ def run_sample(tmp_path, strict: bool, *options):
     (tmp_path / "test_sample.py").write_text(SAMPLE)
     env = {**os.environ, "PYTHONPATH": str(REPO), "GRADER_STRICT_TESTS": "1" if strict else "0"}
     env.pop("XDG_CACHE_HOME", None)
+    env.pop("PYTEST_ADDOPTS", None)  # .ci/run's -m 'not nonroot' is for the suite, not for this sample
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.conftest", "-p", "no:cacheprovider", "-v",
                            "-W", "ignore::pytest.PytestUnknownMarkWarning", str(tmp_path / "test_sample.py"),
                            *options], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
