@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import secrets
 import sys
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     grading_options(check)
 
     validate = commands.add_parser("validate", help="check that every reference solution earns full marks")
-    validate.add_argument("--assignment", "-a", help="only this assignment (default: all)")
+    validate.add_argument("--assignment", "-a", help="only this assignment, by name or rubric path (default: all)")
     validate.add_argument("--lang", choices=("es", "en"), default="en")
     validate.add_argument("--junit-xml", type=Path, metavar="PATH",
                           help="also write the result as JUnit XML, for CI (one testsuite per assignment)")
@@ -152,6 +153,12 @@ def main(argv=None) -> int:
         print("grader: interrupted; finished submissions are saved, run the same command again to go on.",
               file=sys.stderr)
         return 130
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(f"grader: error: {error.strerror}; finished submissions are saved, free some space and run the same "
+              f"command again to go on.", file=sys.stderr)
+        return 1
 
 
 def _writable(folder: Path) -> None:

@@ -306,7 +306,8 @@ def _data_cache(seed: int):
 
 
 def write_outputs(result: Result, out: Path, lang: str) -> None:
-    """result.json first (the source of truth), then what derives from it."""
+    """The report, then result.json (the source of truth, which a next run re-uses): never a result without its
+    report, even when the disk fills up between the two."""
     from .report import write_report
-    write_json_atomic(out / "result.json", result.to_dict())
     write_report(result, out / "report.html", lang)
+    write_json_atomic(out / "result.json", result.to_dict())
