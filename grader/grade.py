@@ -70,10 +70,10 @@ def environment_digest() -> str:
 
 @lru_cache(maxsize=1)
 def evaluator_digest() -> str:
-    """The grader's own judging code: a new version re-evaluates saved models."""
+    """The grader's own judging code: a new version re-evaluates saved models (the review page is not part of it)."""
     package = Path(__file__).parent
     paths = [p for p in package.rglob("*") if p.is_file() and p.suffix in (".py", ".j2", ".html")
-             and "execute" not in p.relative_to(package).parts]
+             and not {"execute", "review"} & set(p.relative_to(package).parts)]
     return hashlib.sha256(_code_digest(paths)).hexdigest()[:16]
 
 
