@@ -260,7 +260,7 @@ def test_a_save_is_written_whole_or_not_at_all_and_keeps_the_instructor_s_rows(a
     def full_disk(*args):
         raise OSError(28, "No space left on device")
     with monkeypatch.context() as patch:
-        patch.setattr(os, "replace", full_disk)  # the moment the new file would take the old one's place
+        patch.setattr(os, "fsync", full_disk)  # the disk fills while the new rows are written
         status, _, body = call(app, "POST", app.url + "save", form)
     assert status == 500 and "Not saved: could not write" in body and "No space left on device" in body
     assert csv_file.read_bytes() == before and sorted(os.listdir(csv_file.parent)) == ["manual_scores.csv", "out"]
