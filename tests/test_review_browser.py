@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_report_browser import CHROMIUM, FLAGS
+from .test_report_browser import browser  # noqa: F401 (the fixture: Chromium as this machine needs it)
 from .test_review_page import ANSWERS, environment, grade_class
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.kernel]
@@ -25,17 +25,6 @@ def graded(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("review-browser")
     grade_class(root, held_model=True)
     return root
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield browser
-        browser.close()
 
 
 def free_port() -> int:
