@@ -163,6 +163,20 @@ def current_result(job: Job) -> Result | None:
     return previous if previous.fingerprint == {"execution": keys[0], "evaluation": keys[1]} else None
 
 
+def measurements_version() -> str:
+    """The version of measurements.json: saved measurements count only for the code and libraries that made them."""
+    return evaluator_digest() + environment_digest()
+
+
+def measured_by_this_version(job: Job) -> bool:
+    """True when the submission's saved measurements can answer a new evaluation (no model is loaded again)."""
+    try:
+        saved = json.loads((Path(job.out_dir) / "measurements.json").read_text(encoding="utf-8"))
+        return saved.get("version") == measurements_version()
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def needs_execution(job: Job) -> bool:
     """False when the notebook's saved execution can be re-used (only an evaluation is left to do)."""
     try:
@@ -274,7 +288,7 @@ def _evaluate(job: Job, given: _Inputs, execution: Execution | None) -> Result:
         harvested = Harvest([], [], {}, [], [])
     else:
         harvested = harvest(execution, labels, rubric.handout)
-    memo = Memo(given.out / "measurements.json", version=evaluator_digest() + environment_digest())
+    memo = Memo(given.out / "measurements.json", version=measurements_version())
     checks, measured, refused = evaluate(harvested, rubric, _data_cache(job.seed), job.lang, job.reference,
                                          job.manual, memo, SandboxedPredictor(given.sandbox, given.limits))
     memo.save()

@@ -6,6 +6,7 @@ folder and writes its own manual_scores.csv.
 """
 import csv
 import io
+import json
 import os
 import re
 import shutil
@@ -221,6 +222,15 @@ def test_a_save_writes_the_row_and_re_scores_the_submission_from_its_saved_resul
     assert f"Saved and re-scored: {form['alias']} · Submission&#39;s score 2.5 / 4" in landed
 
 
+def test_a_save_re_scores_with_the_jobs_of_the_last_grader_grade_even_one_run_after_the_server_started(app):
+    record = app.record.out / ".grader" / "review.json"
+    recorded = json.loads(record.read_text())
+    recorded["jobs"]["bea_ruiz"]["seed"] = 99   # as `grader grade --seed 99` would record it
+    record.write_text(json.dumps(recorded))
+    assert call(app, "POST", app.url + "save", {**opened(app, "Q5", "bea_ruiz"), "points": "1"})[0] == 303
+    assert load_result(app.record.out / "bea_ruiz" / "result.json").seed == 99
+
+
 @pytest.mark.parametrize("points", ["2.5", "-1", "abc", "nan", "inf", "", "1e400"])
 def test_points_outside_the_part_s_bounds_are_refused(app, points):
     form = {**opened(app, "Q5", "ana_lopez"), "points": points, "comment": "Kept in the box."}
@@ -302,9 +312,10 @@ def test_clearing_a_review_puts_the_answer_back_in_the_queue(app):
     assert (q5.score, q5.status) == (0, "manual") and "ana_lopez" in [i.sid for i in app.queues()[("Q5", "text")]]
 
 
-def test_a_submission_that_would_have_to_run_again_keeps_its_points_and_says_why(app):
-    execution = app.record.out / "ana_lopez" / "execution.json"
-    execution.write_text(execution.read_text().replace('"key": "', '"key": "changed'))  # as after a new grader
+@pytest.mark.parametrize("saved, what", [("execution.json", '"key": "'), ("measurements.json", '"version": "')])
+def test_a_submission_that_would_have_to_run_or_be_measured_again_keeps_its_points_and_says_why(app, saved, what):
+    path = app.record.out / "ana_lopez" / saved
+    path.write_text(path.read_text().replace(what, what + "older"))  # as when the grader changed since
     status, _, body = call(app, "POST", app.url + "save", {**opened(app, "Q5", "ana_lopez"), "points": "2"})
     assert status == 500 and "the score could not be recalculated" in body and "run `grader grade`" in body
     assert [row["points"] for row in csv_rows(app)] == ["2"]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import rubric as rubrics
 from ..batch import BatchError, read_manual_scores
-from ..grade import Job, grade, needs_execution
+from ..grade import Job, grade, measured_by_this_version, needs_execution
 from ..report import write_class_files
 from ..result import Result, load_result, write_json_atomic
 
@@ -76,16 +76,20 @@ class Record:
     def rescore(self, sid: str) -> Result:
         """Grade ``sid`` again with manual_scores.csv as it now is, then rewrite the gradebook and class summary.
 
-        Raises BatchError, naming the problem, when the CSV cannot be read or the submission would have to
-        run again (its notebook, the rubric's execution settings or the environment changed): that is
-        ``grader grade``'s work, not the review page's.
+        The job is read from the record again: a ``grader grade`` run since the server started (a new seed, a
+        new reference) is what counts. Raises BatchError, naming the problem, when the CSV cannot be read, or
+        when the submission would have to run again or its models be measured again (its notebook, the
+        environment or the grader's evaluation code changed): that is ``grader grade``'s work.
         """
         rubric = self.rubric
         manual = read_manual_scores(self.manual_scores, rubric)
-        job = replace(self.jobs[sid], out_dir=str(self.out / sid), manual=manual.get(sid, {}))
-        if needs_execution(job):
-            raise BatchError(f"{sid}: its notebook or the grading environment changed since `grader grade`; "
-                             f"the points are saved, run `grader grade` to score them")
+        recorded = Record.load(self.out, self.manual_scores).jobs
+        if sid not in recorded:
+            raise BatchError(f"{sid}: not in the last `grader grade` of {self.out}")
+        job = replace(recorded[sid], out_dir=str(self.out / sid), manual=manual.get(sid, {}))
+        if needs_execution(job) or not measured_by_this_version(job):
+            raise BatchError(f"{sid}: its notebook, the grading environment or the grader changed since "
+                             f"`grader grade`; the points are saved, run `grader grade` to score them")
         result = grade(job)
         write_class_files(list(self.results().values()), self.out, [q.id for q in rubric.questions], self.title,
                           self.lang)
