@@ -296,7 +296,8 @@ def test_a_flag_is_kept_across_restarts(app):
 
 def test_comments_already_given_are_offered_again_most_used_first(app):
     for sid, comment in (("ana_lopez", "Falta el gradiente."), ("bea_ruiz", "Bien."), ("carla_diaz", "Bien.")):
-        assert call(app, "POST", app.url + "save", {**opened(app, "Q5", sid), "points": "1", "comment": comment})[0] == 303
+        form = {**opened(app, "Q5", sid), "points": "1", "comment": comment}
+        assert call(app, "POST", app.url + "save", form)[0] == 303
     page = call(app, "GET", app.link(sid_of(app, "Q5", "ana_lopez"), False))[2]
     offered = re.findall(r'data-comment="(\d)" data-text="([^"]*)"', page)
     assert offered == [("1", "Bien."), ("2", "Falta el gradiente.")]
@@ -326,7 +327,8 @@ def test_wrong_pages_methods_and_forms_are_refused(app):
     assert call(app, "POST", app.url + "review.js")[0] == 405
     assert call(app, "GET", app.url + "elsewhere")[0] == 404
     assert call(app, "GET", app.url + "review/Q5/text/000000")[0] == 404
-    assert call(app, "GET", app.url + "review/Q1/text/" + app.alias[app.order[0]])[0] == 404   # Q1 is scored automatically
+    automatic = app.url + "review/Q1/text/" + app.alias[app.order[0]]
+    assert call(app, "GET", automatic)[0] == 404   # Q1 is scored without a person
     assert call(app, "POST", app.url + "save", {"comment": "x" * 70_000})[0] == 413
 
 

@@ -26,7 +26,8 @@ def write_record(out: Path, jobs: list[Job], manual_scores: Path, title: str, la
     """Called by ``grader grade`` once it knows every job of the run; paths are made absolute, so that the review
     server finds them from any folder (the scores are read afresh from the CSV)."""
     def absolute(job: Job) -> dict:
-        paths = {name: str(Path(getattr(job, name)).resolve()) for name in ("notebook", "assignment", "cache_dir", "out_dir")}
+        paths = {name: str(Path(getattr(job, name)).resolve())
+                 for name in ("notebook", "assignment", "cache_dir", "out_dir")}
         return {**asdict(job), **paths, "manual": {}}
     write_json_atomic(out / RECORD, {"manual_scores": str(Path(manual_scores).resolve()), "title": title,
                                      "lang": lang, "jobs": {job.submission: absolute(job) for job in jobs}})
