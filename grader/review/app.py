@@ -134,7 +134,7 @@ class ReviewApp:
         self.rubric = record.rubric
         self.sheet = Sheet(record.manual_scores, self.rubric, state / "review.lock")
         self.flags = Flags(state / "review-flags.json", state / "review.lock")
-        self.alias = aliases(record.jobs, state / "review-secret")
+        self.alias = aliases(record.jobs, state / "review-secret", state / "review.lock")
         self.order = sorted(record.jobs, key=self.alias.__getitem__)
         self.templates = environment_with(HERE / "templates")
         self.saving = threading.Lock()   # one save and re-score at a time: the class files stay whole

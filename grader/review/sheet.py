@@ -138,13 +138,13 @@ class Flags:
             write_text_atomic(self.path, json.dumps(flags, indent=1, ensure_ascii=False))
 
 
-def aliases(sids, secret_file: Path) -> dict[str, str]:
+def aliases(sids, secret_file: Path, lock: Path) -> dict[str, str]:
     """A stable alias for each submission, which tells nothing of who it is: a keyed digest of its id.
 
     The key is made once per output folder and kept in ``secret_file``, so aliases and the order they give
     (the page's order of students) stay across restarts and are the same for every reviewer.
     """
-    with locked(secret_file.with_suffix(".lock")):
+    with locked(lock):
         try:
             key = secret_file.read_text().strip()
         except OSError:
