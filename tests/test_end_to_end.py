@@ -120,7 +120,10 @@ def test_a_good_submission_earns_its_points(graded):
     checks = {c["id"]: c for c in ana["checks"]}
     assert checks["Q1"]["status"] == "pass"
     assert checks["Q2"]["status"] == "pass"
-    assert checks["Q4"]["metrics"]["n_samples"] == 500
+    samples = checks["Q4"]["metrics"]["n_samples"]
+    assert samples in (500, 2000)      # the rubric's 500, or 4x when the model sat too close to a band edge
+    assert f"measured on {samples} fresh samples" in checks["Q4"]["feedback"]
+    assert ("(on 500 samples it measured" in checks["Q4"]["feedback"]) == (samples == 2000)
     assert checks["Q4"]["score"] > 0 and "exact_accuracy" in checks["Q4"]["thresholds"]
     assert ana["execution"][0]["status"] == "skipped" and "pip install d2l" in ana["execution"][0]["note"]
     assert ana["seed"] == result(graded[0], "bea")["seed"]  # the whole class sees the same fresh data
