@@ -125,7 +125,10 @@ def test_a_good_submission_earns_its_points(graded):
     checks = {c["id"]: c for c in ana["checks"]}
     assert checks["Q1"]["status"] == "pass"
     assert checks["Q2"]["status"] == "pass"
-    assert checks["Q4"]["metrics"]["n_samples"] == 500
+    samples = checks["Q4"]["metrics"]["n_samples"]
+    assert samples in (500, 2000)      # the rubric's 500, or 4x when the model sat too close to a band edge
+    assert f"measured on {samples} fresh samples" in checks["Q4"]["feedback"]
+    assert ("(on 500 samples it measured" in checks["Q4"]["feedback"]) == (samples == 2000)
     # trained like the reference, with the same seed: the same exact sums, all of the band's points
     assert checks["Q4"]["metrics"]["exact_accuracy"] == checks["Q4"]["thresholds"]["exact_accuracy"]["reference"]
     assert [(d["score"], d["status"]) for d in checks["Q4"]["details"][:2]] == [(3, "pass"), (1, "pass")]
