@@ -28,7 +28,7 @@ CHECK_KINDS = {
     "model_structure": ({"model"}, {"output_activation", "partial_activations", "hidden"}),
     "model_probe": ({"model", "input", "output_shape"}, {"expected_rounded", "expected", "tolerance", "data"}),
     "model_metric": ({"model", "data", "metric"}, {"params", "samples", "band", "train_noise"}),
-    "model_comparison": ({"model", "data", "metric"}, {"params", "samples", "min_models"}),
+    "model_comparison": ({"model", "data", "metric"}, {"params", "samples", "min_models", "baseline", "differ"}),
     "free_text": (set(), {"keywords", "min_words"}),
     "code_runs": (set(), set()),
 }
@@ -234,6 +234,14 @@ def _build(path: Path, data: dict, raw: bytes) -> Rubric:
         for check in question.checks:
             if check.section not in seen:
                 fail(f"questions.{question.id}.checks.section", f"no question {check.section!r}")
+            for key in ("baseline", *(["exclude"] if isinstance(check.options.get("exclude"), list) else [])):
+                named = check.options.get(key)
+                for other in ([named] if isinstance(named, str) else named or []):
+                    if other not in seen:
+                        fail(f"questions.{question.id}.checks.{key}", f"no question {other!r}")
+            if check.options.get("differ", "size") not in ("size", "activation", "data"):
+                fail(f"questions.{question.id}.checks.differ",
+                     f"{check.options['differ']!r} is not one of size, activation, data")
 
     execution = json.dumps([keras, datasets, limits, packages], sort_keys=True).encode()
     return Rubric(name, assignment.get("title", name), path, reference, keras, datasets, limits, models, questions,
