@@ -149,7 +149,7 @@ def _statistics(rubric: rubrics.Rubric, question, index: int, results: list) -> 
     values = [float(result.measured[key]) for result in results]
     parts = [next(c for c in result.checks if c.id == question.id).details[index] for result in results]
     names = [name for name, value in parts[0].get("metrics", {}).items()
-             if isinstance(value, (int, float)) and name != "n_samples"]
+             if isinstance(value, (int, float)) and name not in ("n_samples", "standard_error")]  # of the sample
     metrics = {name: _spread([float(part["metrics"][name]) for part in parts]) for name in names}
     return {"metric": spec.options["metric"], **_spread(values), "min": min(values), "max": max(values),
             "values": values, "metrics": metrics}

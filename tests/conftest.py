@@ -11,10 +11,13 @@
   a missing tool or privilege must not pass silently in CI.
 """
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
 STRICT = os.environ.get("GRADER_STRICT_TESTS") == "1"
+CORPUS_SEED = 1
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -24,6 +27,25 @@ def temporary_grader_cache(tmp_path_factory):
     patch.setenv("XDG_CACHE_HOME", str(cache))
     yield cache
     patch.undo()
+
+
+@pytest.fixture(scope="session")
+def graded_corpus(tmp_path_factory) -> Path:
+    """tests/real/ graded once per session, one ``grader grade`` batch per assignment into ``<root>/<assignment>``
+    (two workers, ``CORPUS_SEED``, English), in the cache ``<root>/cache`` of its own, so the references run too,
+    as scripts/agreement.py does. The corpus verdicts and the student pack's agreement both read it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import agreement
+    root = tmp_path_factory.mktemp("real")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CACHE_HOME", str(root / "cache"))
+    try:
+        seconds = {assignment: agreement.grade(assignment, root / assignment, CORPUS_SEED, workers=2)
+                   for assignment in agreement.ASSIGNMENTS}
+    finally:
+        patch.undo()
+    print("corpus graded in", ", ".join(f"{a} {s:.0f} s" for a, s in seconds.items()))
+    return root
 
 
 def pytest_collection_modifyitems(config, items):

@@ -25,7 +25,7 @@ from grader.result import CellRun
 
 REPO = Path(__file__).resolve().parent.parent
 KERNEL_DIR = REPO / "grader" / "execute" / "kernel"
-REAL = REPO.parent / "shared" / "real" / "binary-addition_student_quick.ipynb"
+REAL = REPO / "tests" / "real" / "binary-addition" / "real_student_quick.ipynb"
 
 
 def kernel_side(code: str, **env) -> str:
@@ -325,7 +325,6 @@ def test_backend_and_keras2_names_in_a_kernel():
 
 @pytest.mark.kernel
 @pytest.mark.slow
-@pytest.mark.skipif(not REAL.is_file(), reason="the real notebooks of shared/real are not beside the repository")
 @pytest.mark.parametrize("installed", [True, False], ids=["course-package", "placeholder"])
 def test_the_real_hand_in_runs_its_imports_and_q1_to_q3(installed, monkeypatch, tmp_path):
     """The import cell (pip install d2l skipped; from d2l import tensorflow as d2l) and Q1-Q3, as written."""

@@ -1,9 +1,9 @@
 """grader check --pack agrees with grader grade on every public check of real notebooks.
 
-The sample submissions and the real-world corpus of tests/real/ are graded by the instructor's
-``grader grade`` (the reference measured on the run's own fresh data), then each executed notebook is
-checked again with the assignment's pack alone (the reference's mean over the pack's seeds), as a student
-would, re-using the execution: no notebook runs twice. Every public part must get the same status and
+The real-world corpus of tests/real/ is graded by the instructor's ``grader grade`` (conftest's
+``graded_corpus``, which the corpus verdicts read too: the reference measured on the run's own fresh data),
+then each executed notebook is checked again with the assignment's pack alone (the reference's mean over
+the pack's seeds), as a student would, re-using the execution: no notebook runs twice. Every public part must get the same status and
 points within 10 % of the part's points.
 """
 import json
@@ -16,8 +16,9 @@ import pytest
 
 from grader import rubric as rubrics
 
+from .conftest import CORPUS_SEED
+
 REPO = Path(__file__).resolve().parent.parent
-SEED = 1
 CHECK_EACH = """
 import sys
 from grader.cli import main
@@ -36,29 +37,22 @@ def grader(*args, env) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module", params=["binary-addition", "practica1"])
-def both(request, tmp_path_factory):
-    """The instructor's results and the pack's, for every sample and real notebook of the assignment."""
+def both(request, graded_corpus, tmp_path_factory):
+    """The instructor's results (conftest's ``graded_corpus``) and the pack's, for every notebook of tests/real/."""
     assignment = request.param
-    root = tmp_path_factory.mktemp(assignment)
-    env = {"XDG_CACHE_HOME": str(root / "cache"), "PATH": "/usr/bin:/bin"}
-    notebooks = root / "notebooks"
-    notebooks.mkdir()
-    for path in [*(REPO / "submissions" / assignment).glob("*.ipynb"), *(REPO / "tests" / "real" / assignment).glob(
-            "*.ipynb")]:
-        shutil.copy(path, notebooks)
-    grader("pack", "--assignment", assignment, "--out", root / "packs", "--seed", SEED, env=env)
-    grader("grade", notebooks, "--assignment", assignment, "--out", root / "graded", "--seed", SEED,
-           "--workers", 2, "--lang", "en", env=env)
-    shutil.copytree(root / "graded", root / "checked", ignore=shutil.ignore_patterns("*.csv", "*.html", ".grader"))
+    graded, root = graded_corpus / assignment, tmp_path_factory.mktemp(assignment)
+    env = {"XDG_CACHE_HOME": str(graded_corpus / "cache"), "PATH": "/usr/bin:/bin"}   # the reference ran there
+    grader("pack", "--assignment", assignment, "--out", root / "packs", "--seed", CORPUS_SEED, env=env)
+    shutil.copytree(graded, root / "checked", ignore=shutil.ignore_patterns("*.csv", "*.html", ".grader"))
+    notebooks = sorted((REPO / "tests" / "real" / assignment).glob("*.ipynb"))
     checked = subprocess.run([sys.executable, "-c", CHECK_EACH, root / "packs" / f"{assignment}.pack",
-                              root / "checked", str(SEED), *sorted(notebooks.glob("*.ipynb"))],
-                             capture_output=True, text=True, env=env)
+                              root / "checked", str(CORPUS_SEED), *notebooks], capture_output=True, text=True, env=env)
     assert checked.returncode == 0, checked.stderr[-3000:]
-    names = sorted(path.stem for path in notebooks.glob("*.ipynb"))
+    names = [path.stem for path in notebooks]
     for name in names:  # no notebook ran again: the instructor's execution was re-used
         assert (root / "checked" / name / "execution.json").read_bytes() == \
-            (root / "graded" / name / "execution.json").read_bytes()
-    return root, assignment, names
+            (graded / name / "execution.json").read_bytes()
+    return graded, root / "checked", assignment, names
 
 
 def results(folder: Path, name: str) -> dict:
@@ -66,10 +60,10 @@ def results(folder: Path, name: str) -> dict:
 
 
 def test_every_public_check_agrees(both):
-    root, assignment, names = both
+    graded_folder, checked_folder, assignment, names = both
     compared, misses = 0, []
     for name in names:
-        graded, checked = results(root / "graded", name), results(root / "checked", name)
+        graded, checked = results(graded_folder, name), results(checked_folder, name)
         assert checked["fingerprint"] != graded["fingerprint"]               # graded again, with the pack
         for instructor, student in zip(graded["checks"], checked["checks"]):
             for theirs, mine in zip(instructor["details"], student["details"]):

@@ -3,10 +3,9 @@
 tests/real/<assignment>/ holds real hand-ins, public notebooks written by other people and
 variants of every section layout; tests/real/expected.toml holds, for each, the points a careful
 instructor gives per question (a range) and which questions it explains in words. The corpus is
-graded in one ``grader grade`` batch per assignment (two workers, a fixed seed, a fresh cache, so
-the references run too), exactly as scripts/agreement.py does; a miss prints the grader's feedback.
+graded once per session by conftest's ``graded_corpus`` (one ``grader grade`` batch per assignment, as
+scripts/agreement.py does); a miss prints the grader's feedback.
 """
-import os
 import sys
 import tomllib
 from pathlib import Path
@@ -18,7 +17,6 @@ sys.path.insert(0, str(REPO / "scripts"))
 import agreement  # noqa: E402
 
 CORPUS = agreement.expected()
-SEED = 1
 
 
 def automatic_points(assignment: str) -> dict[str, float]:
@@ -50,32 +48,14 @@ def test_every_public_notebook_names_its_source_and_licence():
                 assert field in section, (name, field)
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """Both batches, graded once for the module in a cache of their own."""
-    root = tmp_path_factory.mktemp("real")
-    cache = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(root / "cache")
-    try:
-        seconds = {assignment: agreement.grade(assignment, root / assignment, SEED, workers=2)
-                   for assignment in agreement.ASSIGNMENTS}
-    finally:
-        if cache is None:
-            del os.environ["XDG_CACHE_HOME"]
-        else:
-            os.environ["XDG_CACHE_HOME"] = cache
-    print("corpus graded in", ", ".join(f"{a} {s:.0f} s" for a, s in seconds.items()))
-    return root
-
-
 @pytest.mark.slow
 @pytest.mark.kernel
 @pytest.mark.parametrize("name", sorted(CORPUS))
-def test_each_notebook_gets_the_instructors_verdict(graded, name, request):
+def test_each_notebook_gets_the_instructors_verdict(graded_corpus, name, request):
     """A notebook the grader is known to get wrong says why (``known_miss``); it must keep failing until fixed."""
     assignment = CORPUS[name]["assignment"]
     if CORPUS[name].get("known_miss"):
         request.applymarker(pytest.mark.xfail(reason=CORPUS[name]["known_miss"], strict=True))
-    misses = [v.line() for v in agreement.verdicts(graded / assignment, assignment, {name: CORPUS[name]})
+    misses = [v.line() for v in agreement.verdicts(graded_corpus / assignment, assignment, {name: CORPUS[name]})
               if v.problem]
     assert not misses, "\n".join(misses)

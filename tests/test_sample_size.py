@@ -148,6 +148,14 @@ def test_a_model_near_a_band_edge_is_measured_on_more_samples_and_says_so(tmp_pa
     assert "measured on 500 fresh samples." in far["feedback"] and "it measured" not in far["feedback"]
 
 
+def test_an_absolute_band_near_its_edge_needs_no_reference_on_the_larger_sample(tmp_path):
+    """A student graded beside a reference (or a pack's) that measured only the first sample: the band is
+    absolute, so the larger measurement decides alone."""
+    student, _ = grade(tmp_path, classifier(tmp_path / "near.keras", 1.05), reference={"E1#0": 0.99})
+    assert student["status"] != "error" and student["metrics"]["n_samples"] == 2000, student["feedback"]
+    assert student["thresholds"]["accuracy"] == {"zero": 0.9, "full": 0.95}
+
+
 def test_a_student_measured_on_more_samples_is_compared_with_the_reference_on_them(tmp_path):
     _, reference = grade(tmp_path, classifier(tmp_path / "reference.keras", 0.98), band=RELATIVE)
     assert set(reference) == {"E1#0", "E1#0@2000"}

@@ -153,7 +153,9 @@ def run(spec, question, ctx: Context) -> Part:
                                    f" It could not be measured on {larger} samples ({type(error).__name__}).")
         else:
             value = ctx.measured[f"{key}@{larger}"] = measured["metrics"][metric]
-            bounds = bands.resolve(band, value if ctx.reference is None else ctx.reference[f"{key}@{larger}"])
+            if ctx.reference is not None and band.get("relative"):  # compared with the reference on that sample
+                reference = ctx.reference[f"{key}@{larger}"]
+            bounds = bands.resolve(band, value if ctx.reference is None else reference)
     part.thresholds = {metric: bounds}
     share = bands.fraction(value, bounds["zero"], bounds["full"])
     part.score = round(spec.points * share, 3)
