@@ -34,10 +34,11 @@ def expected() -> dict[str, dict]:
     return tomllib.loads((CORPUS / "expected.toml").read_text(encoding="utf-8"))
 
 
-def grade(assignment: str, out: Path, seed: int, workers: int) -> float:
-    """``grader grade`` the corpus of ``assignment`` into ``out``; returns the seconds it took."""
+def grade(assignment: str, out: Path, seed: int, workers: int, source: Path | None = None) -> float:
+    """``grader grade`` the corpus of ``assignment`` (or the notebooks in ``source``) into ``out``; returns the
+    seconds it took."""
     started = time.monotonic()
-    command = [sys.executable, "-m", "grader", "grade", str(CORPUS / assignment), "--assignment", assignment,
+    command = [sys.executable, "-m", "grader", "grade", str(source or CORPUS / assignment), "--assignment", assignment,
                "--out", str(out), "--seed", str(seed), "--workers", str(workers), "--lang", "en"]
     run = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if run.returncode != 0:

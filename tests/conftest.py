@@ -11,6 +11,7 @@
   a missing tool or privilege must not pass silently in CI.
 """
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -31,20 +32,28 @@ def temporary_grader_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def graded_corpus(tmp_path_factory) -> Path:
-    """tests/real/ graded once per session, one ``grader grade`` batch per assignment into ``<root>/<assignment>``
-    (two workers, ``CORPUS_SEED``, English), in the cache ``<root>/cache`` of its own, so the references run too,
-    as scripts/agreement.py does. The corpus verdicts and the student pack's agreement both read it."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    """The notebooks of tests/real/ and the sample submissions, graded once per session: one ``grader grade``
+    batch per assignment into ``<root>/<assignment>`` (two workers, ``CORPUS_SEED``, English), in the cache
+    ``<root>/cache`` of its own, so the references run too, as scripts/agreement.py does. The corpus verdicts
+    and the student pack's agreement both read it."""
+    repo = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(repo / "scripts"))
     import agreement
     root = tmp_path_factory.mktemp("real")
     patch = pytest.MonkeyPatch()
     patch.setenv("XDG_CACHE_HOME", str(root / "cache"))
+    seconds = {}
     try:
-        seconds = {assignment: agreement.grade(assignment, root / assignment, CORPUS_SEED, workers=2)
-                   for assignment in agreement.ASSIGNMENTS}
+        for assignment in agreement.ASSIGNMENTS:
+            notebooks = root / "notebooks" / assignment
+            notebooks.mkdir(parents=True)
+            for path in [*(repo / "tests" / "real" / assignment).glob("*.ipynb"),
+                         *(repo / "submissions" / assignment).glob("*.ipynb")]:
+                shutil.copy(path, notebooks)
+            seconds[assignment] = agreement.grade(assignment, root / assignment, CORPUS_SEED, 2, notebooks)
     finally:
         patch.undo()
-    print("corpus graded in", ", ".join(f"{a} {s:.0f} s" for a, s in seconds.items()))
+    print("corpus and samples graded in", ", ".join(f"{a} {s:.0f} s" for a, s in seconds.items()))
     return root
 
 

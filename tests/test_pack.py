@@ -1,5 +1,6 @@
 """Student packs: what they hold and never hold, and grader check with a pack alone."""
 import json
+import re
 import shutil
 import statistics
 from pathlib import Path
@@ -99,8 +100,9 @@ def test_check_grades_with_the_pack_alone(tiny, tmp_path):
                        "--out", tmp_path / "out")
     assert done.returncode == 0, done.stderr
     assert "Reference solution" not in done.stderr                       # the reference never runs
-    assert "Q4      4/6  After hand-in" in done.stdout
     result = json.loads((tmp_path / "out" / "ana" / "result.json").read_text())
+    assert re.search(r"^Q4 +4/6 +After hand-in", done.stdout, re.M)
+    assert re.search(rf"^Total +{result['score']:g}/11$", done.stdout, re.M)
     q4 = next(c for c in result["checks"] if c["id"] == "Q4")
     assert q4["status"] == "hidden" and [d["status"] for d in q4["details"]] == ["pass", "pass", "hidden"]
     assert "Reference: 1 (mean of the pack's 5 seeds, ±0)." in q4["details"][0]["feedback"]

@@ -1,10 +1,11 @@
-"""grader check --pack agrees with grader grade on every public check of real notebooks.
+"""grader check --pack agrees with grader grade on every public check of real notebooks and the samples.
 
-The real-world corpus of tests/real/ is graded by the instructor's ``grader grade`` (conftest's
-``graded_corpus``, which the corpus verdicts read too: the reference measured on the run's own fresh data),
-then each executed notebook is checked again with the assignment's pack alone (the reference's mean over
-the pack's seeds), as a student would, re-using the execution: no notebook runs twice. Every public part must get the same status and
-points within 10 % of the part's points.
+The sample submissions and the real-world corpus of tests/real/ are graded by the instructor's
+``grader grade`` (conftest's ``graded_corpus``, which the corpus verdicts read too: the reference measured
+on the run's own fresh data), then each executed notebook is checked again with the assignment's pack
+alone (the reference's mean over the pack's seeds), as a student would, re-using the execution: no
+notebook runs twice. Every public part must get the same status and points within 10 % of the part's
+points.
 """
 import json
 import shutil
@@ -18,7 +19,6 @@ from grader import rubric as rubrics
 
 from .conftest import CORPUS_SEED
 
-REPO = Path(__file__).resolve().parent.parent
 CHECK_EACH = """
 import sys
 from grader.cli import main
@@ -38,13 +38,14 @@ def grader(*args, env) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module", params=["binary-addition", "practica1"])
 def both(request, graded_corpus, tmp_path_factory):
-    """The instructor's results (conftest's ``graded_corpus``) and the pack's, for every notebook of tests/real/."""
+    """The instructor's results (conftest's ``graded_corpus``) and the pack's, for every notebook of tests/real/
+    and every sample submission."""
     assignment = request.param
     graded, root = graded_corpus / assignment, tmp_path_factory.mktemp(assignment)
     env = {"XDG_CACHE_HOME": str(graded_corpus / "cache"), "PATH": "/usr/bin:/bin"}   # the reference ran there
     grader("pack", "--assignment", assignment, "--out", root / "packs", "--seed", CORPUS_SEED, env=env)
     shutil.copytree(graded, root / "checked", ignore=shutil.ignore_patterns("*.csv", "*.html", ".grader"))
-    notebooks = sorted((REPO / "tests" / "real" / assignment).glob("*.ipynb"))
+    notebooks = sorted((graded_corpus / "notebooks" / assignment).glob("*.ipynb"))
     checked = subprocess.run([sys.executable, "-c", CHECK_EACH, root / "packs" / f"{assignment}.pack",
                               root / "checked", str(CORPUS_SEED), *notebooks], capture_output=True, text=True, env=env)
     assert checked.returncode == 0, checked.stderr[-3000:]

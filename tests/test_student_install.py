@@ -7,7 +7,9 @@ environment's packages, the grader's own (and pip's) left out. ``pip install --n
 the wheel without any index: it succeeds only because nothing has to be downloaded, so no TensorFlow wheel
 is pulled. There is no bubblewrap on a student's machine, so the check runs with ``--sandbox none``.
 """
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -58,7 +60,9 @@ def test_a_student_installs_the_wheel_and_checks_with_a_pack(tmp_path_factory, t
                               "--sandbox", "none", "--seed", "5", "--lang", "en", "--out", tmp_path / "out"],
                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     assert checked.returncode == 0, checked.stderr
-    assert "Q4      4/6  After hand-in" in checked.stdout and "Total  7.35/11" in checked.stdout
+    result = json.loads((tmp_path / "out" / "ana" / "result.json").read_text())
+    assert re.search(r"^Q4 +4/6 +After hand-in", checked.stdout, re.M)
+    assert re.search(rf"^Total +{result['score']:g}/11$", checked.stdout, re.M)
     assert "grader: No sandbox here (there is no bubblewrap)" in checked.stderr
     imported = subprocess.run([python, "-c", f"from grader.student import Checker; "
                                              f"print(Checker({str(tiny.pack)!r}).pack.assignment)"],
