@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -217,7 +216,8 @@ class Window:
         after = self._psutil.cpu_times()
         self.wall = time.perf_counter() - self.started
         self.cpu = own_cpu
-        busy = sum(getattr(after, k, 0) - getattr(self.machine, k, 0) for k in ("user", "nice", "system", "irq", "softirq"))
+        busy = sum(getattr(after, k, 0) - getattr(self.machine, k, 0)
+                   for k in ("user", "nice", "system", "irq", "softirq"))
         self.others = max(0.0, busy - own_cpu)
         self.steal = getattr(after, "steal", 0) - getattr(self.machine, "steal", 0)
         return self
@@ -256,7 +256,7 @@ def quietly(measure, *args, tries: int = int(os.environ.get("BENCH_TRIES", "3"))
     """
     import os as _os
     best = None
-    for attempt in range(tries):
+    for _ in range(tries):
         wait_until_quiet()
         timed = measure(*args, **kwargs)
         # this benchmark's own sampling and the system's housekeeping: about 0.5 s of CPU
@@ -334,7 +334,9 @@ def median(values) -> float:
 
 def table(rows: list[tuple], header: tuple) -> str:
     widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
-    line = lambda row: "| " + " | ".join(str(x).ljust(w) for x, w in zip(row, widths)) + " |"
+
+    def line(row):
+        return "| " + " | ".join(str(x).ljust(w) for x, w in zip(row, widths)) + " |"
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
 
 

@@ -22,9 +22,20 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import (assignment, grade, grade_per_submission, median, plain_nbclient, quietly,  # noqa: E402
-                    results, same_threads, table, workdir)
 from grader.execute.warmup import cores  # noqa: E402
+
+from common import (  # noqa: E402
+    assignment,
+    grade,
+    grade_per_submission,
+    median,
+    plain_nbclient,
+    quietly,
+    results,
+    same_threads,
+    table,
+    workdir,
+)
 
 
 def measure(root: Path, epochs: int, repeats: int, trivial: bool) -> dict:
@@ -38,7 +49,8 @@ def measure(root: Path, epochs: int, repeats: int, trivial: bool) -> dict:
     for i in range(repeats):
         runs["plain"].append(quietly(plain_nbclient, notebook))
         runs["alike"].append(quietly(plain_nbclient, notebook, same_threads(cores())))
-        runs["grader"].append(quietly(grade_per_submission, submissions, rubric, root / f"out{i}", cache, "--seed", "1"))
+        runs["grader"].append(quietly(grade_per_submission, submissions, rubric, root / f"out{i}", cache,
+                                      "--seed", "1"))
         inner.append(next(iter(results(root / f"out{i}").values()))["timings"])
         print(f"  {'trivial' if trivial else 'training'} run {i + 1}: "
               + ", ".join(f"{name} {r[-1].wall:.2f} s wall / {r[-1].cpu:.2f} s CPU ({r[-1].noise()})"

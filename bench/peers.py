@@ -68,7 +68,8 @@ def run(command: list, cwd: Path, what: str) -> Timed:
     env["PATH"] = f"{venv_bin}:{env.get('PATH', '/usr/bin:/bin')}"
     timed = Timed([str(c) for c in command], cwd=cwd, env=env)
     if timed.run.returncode != 0:
-        raise SystemExit(f"{what} failed ({timed.run.returncode}):\n{timed.run.stdout[-1500:]}\n{timed.run.stderr[-2500:]}")
+        raise SystemExit(f"{what} failed ({timed.run.returncode}):\n{timed.run.stdout[-1500:]}\n"
+                         f"{timed.run.stderr[-2500:]}")
     return timed
 
 

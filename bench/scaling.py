@@ -22,14 +22,26 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import (Window, assignment, grade, grade_per_submission, median, plain_nbclient,  # noqa: E402
-                    quietly, results, same_threads, table, trivial_notebook, workdir)
 from grader.execute.warmup import cores  # noqa: E402
+
+from common import (  # noqa: E402
+    Window,
+    assignment,
+    grade,
+    grade_per_submission,
+    median,
+    plain_nbclient,
+    quietly,
+    results,
+    same_threads,
+    table,
+    trivial_notebook,
+    workdir,
+)
 
 
 def main() -> None:
@@ -87,7 +99,8 @@ def main() -> None:
     print()
     print(table(rows, ("grader grade", f"wall s ({args.students} notebooks)", "notebooks / min",
                        "median execution s", "speed-up vs 1 worker", "vs 1 worker, 1 thread")))
-    print(f"\nscaling, {args.work} notebooks (target >= 1.9): 2 workers = {one / two:.2f}x one worker using both cores' threads, "
+    print(f"\nscaling, {args.work} notebooks (target >= 1.9): 2 workers = {one / two:.2f}x one worker using "
+          "both cores' threads, "
           f"{alike / two:.2f}x one worker with one thread; the machine's ceiling for two such notebooks "
           f"side by side is {ceiling:.2f}x, so the grader reaches {one / two / ceiling:.0%} of it")
 

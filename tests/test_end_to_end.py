@@ -3,7 +3,6 @@ import csv
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -154,7 +153,8 @@ def test_human_review_waits_for_the_instructor_then_counts(graded):
     q4 = {c["id"]: c for c in ana["checks"]}["Q4"]
     review = [d for d in q4["details"] if d["label"].startswith("Explanation")][0]
     assert review["score"] == 1.5 and review["status"] == "partial" and "Clara pero breve." in review["feedback"]
-    assert "notebook already run (saved execution re-used), evaluating" in third.stderr  # the notebook did not run again
+    # the notebook did not run again
+    assert "notebook already run (saved execution re-used), evaluating" in third.stderr
     bea_q4 = {c["id"]: c for c in result(out, "bea")["checks"]}["Q4"]
     assert [d["status"] for d in bea_q4["details"]][-1] == "manual"  # not reviewed yet
     row = next(r for r in csv.DictReader((out / "gradebook.csv").open()) if r["submission"] == "ana")

@@ -30,7 +30,8 @@ def test_one_suite_per_assignment_one_case_per_check(tmp_path):
     assert (suites["binary-addition"].get("tests"), suites["binary-addition"].get("failures")) == ("2", "0")
     assert (suites["practica1"].get("tests"), suites["practica1"].get("failures")) == ("3", "2")
     assert suites["practica1"].find("properties/property").attrib == {"name": "seed", "value": "42"}
-    cases = [(case.get("classname"), case.get("name"), case.find("failure")) for case in suites["practica1"].iter("testcase")]
+    cases = [(case.get("classname"), case.get("name"), case.find("failure"))
+             for case in suites["practica1"].iter("testcase")]
     assert [(c, n) for c, n, _ in cases] == [("practica1", "E1"), ("practica1", "E4"), ("practica1", "problems")]
     assert cases[0][2] is None
     failure = cases[1][2]

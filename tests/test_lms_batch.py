@@ -153,7 +153,8 @@ def test_the_canvas_roster_finds_the_students_of_the_download(lms_class, tmp_pat
                       '"Smith, Bob",340934,A1,bsmith,S1,\n"Núñez, José",340935,A2,jnunez,S1,\n'
                       '"García, Ana",340936,A3,agarcia,S1,\n', encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "grader", "export", "canvas", str(root / "out-canvas"),
-                           "--roster", str(roster), "--column", "Práctica 1 (123456)", "--out", str(tmp_path / "c.csv")],
+                           "--roster", str(roster), "--column", "Práctica 1 (123456)",
+                           "--out", str(tmp_path / "c.csv")],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "left out" not in done.stderr and "with no result" not in done.stderr, done.stderr
     table = list(csv.reader((tmp_path / "c.csv").open(encoding="utf-8")))

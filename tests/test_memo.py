@@ -128,7 +128,8 @@ def test_a_memo_of_another_grader_version_or_a_damaged_one_is_ignored(tmp_path, 
 
 def test_a_model_with_code_of_its_own_is_described_once(tmp_path, loads):
     import keras
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda x: keras.ops.sum(x, axis=1, keepdims=True))])
+    model = keras.Sequential([keras.Input((2,)),
+                              keras.layers.Lambda(lambda x: keras.ops.sum(x, axis=1, keepdims=True))])
     model.save(tmp_path / "model.keras")
     memo_path = tmp_path / "measurements.json"
     first = grade(tmp_path, memo_path)

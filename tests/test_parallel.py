@@ -127,7 +127,7 @@ def test_two_workers_run_two_notebooks_at_once(local_run):
                 if a < b and max(spans[a][0], spans[b][0]) < min(spans[a][1], spans[b][1])]
     assert overlaps, f"no two notebooks ran at the same time: {spans}"
     # never more than two at once with --workers 2
-    for sid, (start, _) in spans.items():
+    for start, _ in spans.values():
         running = [other for other, (s, e) in spans.items() if s <= start < e]
         assert len(running) <= 2, spans
 
