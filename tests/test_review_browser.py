@@ -14,7 +14,6 @@ from urllib.parse import urljoin
 
 import pytest
 
-from .test_report_browser import browser  # noqa: F401 (the fixture: Chromium as this machine needs it)
 from .test_review_page import ANSWERS, environment, grade_class
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.kernel]

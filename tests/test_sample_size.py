@@ -16,7 +16,6 @@ from grader.evaluate.checks import model_metric
 from grader.evaluate.data import binary_addition, mnist, sum_classification, sum_regression
 from grader.harvest import Harvest
 from grader.harvest.models import ModelVersion
-from tests.test_memo import loads  # noqa: F401  (a fixture: counts Keras loads)
 
 
 def spread_and_estimate(kind, predict, n=400, draws=300, **params):
