@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 
 from grader import rubric as rubrics
-from grader.evaluate import DataCache, evaluate
-from grader.harvest import Harvest
-from grader.harvest.answers import Section
 from grader.harvest.models import ModelVersion
+
+from .builders import dense_network, judge, placed
 
 RUBRIC = """
 [assignment]
@@ -82,33 +81,23 @@ id = "E5"
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """name -> saved .keras file of a two-input network: (hidden units, hidden activation, loss)."""
-    import keras
     folder = tmp_path_factory.mktemp("models")
     shapes = {"e1": (64, "relu", "binary_crossentropy"), "same_size_tanh": (64, "tanh", "binary_crossentropy"),
               "small": (32, "relu", "binary_crossentropy"), "sigmoid": (64, "sigmoid", "binary_crossentropy"),
               "reg": (64, "relu", "mse"), "reg_other": (64, "relu", "mse")}
-    paths = {}
-    for name, (units, activation, loss) in shapes.items():
-        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(units, activation=activation),
-                                  keras.layers.Dense(1, activation="sigmoid" if loss != "mse" else None)])
-        model.compile("adam", loss)
-        paths[name] = folder / f"{name}.keras"
-        model.save(paths[name])
-    return paths
+    return {name: dense_network(folder / f"{name}.keras",
+                                [(units, activation), (1, "sigmoid" if loss != "mse" else None)], loss)
+            for name, (units, activation, loss) in shapes.items()}
 
 
 def model(saved, serial, name, cell, steps=18):
-    fit = {"cell": cell, "params": {"epochs": 20, "steps": steps}, "history": {"loss": [1.0]}}
-    return ModelVersion(serial, 1, saved[name], cell, [name], fits=[fit])
+    return placed(saved[name], serial, cell, steps=steps)
 
 
 def grade(tmp_path, models, sections):
     path = tmp_path / "rubric.toml"
     path.write_text(RUBRIC)
-    harvest = Harvest(cells=[], runs=[], sections={q: Section(q, *cells) for q, cells in sections.items()},
-                      models=models)
-    checks, _, _ = evaluate(harvest, rubrics.load(path), DataCache(1), "en", reference={})
-    return {check.id: check for check in checks}
+    return judge(rubrics.load(path), models, sections, reference={})[0]
 
 
 def compared(check):
