@@ -26,9 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from grader.execute.warmup import cores  # noqa: E402
+from grader.execute.warmup import cores
 
-from common import (  # noqa: E402
+from common import (
     Window,
     assignment,
     grade,

@@ -9,73 +9,25 @@ import pytest
 from grader import rubric as rubrics
 from grader.harvest.models import ModelVersion
 
-from .builders import dense_network, judge, placed
+from .builders import REGRESSOR, check, dense_network, judge, placed, question, rubric_toml
 
-RUBRIC = """
-[assignment]
-name = "comparison"
-reference = "reference.ipynb"
-[models.classifier]
-input = ["any", 2]
-output = ["any", 1]
-loss = ["classification"]
-[models.other_activation]
-input = ["any", 2]
-output = ["any", 1]
-loss = ["classification"]
-hidden_activation_not = "relu"
-[models.regressor]
-input = ["any", 2]
-output = ["any", 1]
-loss = ["regression"]
-[[questions]]
-id = "E1"
-  [[questions.checks]]
-  kind = "model_structure"
-  points = 1
-  model = "classifier"
-[[questions]]
-id = "E2"
-  [[questions.checks]]
-  kind = "model_comparison"
-  points = 1
-  model = "classifier"
-  data = "sum_classification"
-  samples = 200
-  metric = "accuracy"
-  baseline = "E1"
-  differ = "size"
-  exclude = ["E1"]
-[[questions]]
-id = "E3"
-  [[questions.checks]]
-  kind = "model_comparison"
-  points = 1
-  model = "other_activation"
-  data = "sum_classification"
-  samples = 200
-  metric = "accuracy"
-  baseline = "E1"
-  differ = "activation"
-[[questions]]
-id = "E4"
-  [[questions.checks]]
-  kind = "model_structure"
-  points = 1
-  model = "regressor"
-[[questions]]
-id = "E5"
-  [[questions.checks]]
-  kind = "model_comparison"
-  points = 1
-  model = "regressor"
-  data = "sum_regression"
-  samples = 200
-  metric = "mae"
-  min_models = 2
-  baseline = "E4"
-  differ = "data"
-"""
+CLASSIFIER = {"input": ["any", 2], "output": ["any", 1], "loss": ["classification"]}
+
+
+def comparison(model, data, metric, baseline, differ, **keys) -> dict:
+    return check("model_comparison", model=model, data=data, samples=200, metric=metric, baseline=baseline,
+                 differ=differ, **keys)
+
+
+RUBRIC = rubric_toml(
+    "comparison",
+    question("E1", check("model_structure", model="classifier")),
+    question("E2", comparison("classifier", "sum_classification", "accuracy", "E1", "size", exclude=["E1"])),
+    question("E3", comparison("other_activation", "sum_classification", "accuracy", "E1", "activation")),
+    question("E4", check("model_structure", model="regressor")),
+    question("E5", comparison("regressor", "sum_regression", "mae", "E4", "data", min_models=2)),
+    models={"classifier": CLASSIFIER, "other_activation": {**CLASSIFIER, "hidden_activation_not": "relu"},
+            "regressor": {**REGRESSOR, "loss": ["regression"]}})
 
 
 @pytest.fixture(scope="module")

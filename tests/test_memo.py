@@ -15,37 +15,16 @@ from grader.evaluate import DataCache, Memo, evaluate
 from grader.harvest import Harvest
 from grader.harvest.models import ModelVersion
 
-RUBRIC = """
-[assignment]
-name = "tiny-memo"
-reference = "reference.ipynb"
-[models.regressor]
-input = ["any", 2]
-output = ["any", 1]
-[[questions]]
-id = "E4"
-  [[questions.checks]]
-  kind = "model_structure"
-  points = 1
-  model = "regressor"
-  output_activation = "linear"
-  [[questions.checks]]
-  kind = "model_probe"
-  points = 1
-  model = "regressor"
-  input = [[0.3, 0.7]]
-  output_shape = [1, 1]
-  expected = [1.0]
-  tolerance = 0.2
-  [[questions.checks]]
-  kind = "model_metric"
-  points = 2
-  model = "regressor"
-  data = "sum_regression"
-  samples = 500
-  metric = "mae"
-  band = { zero = ZERO, full = 0.05 }
-"""
+from .builders import REGRESSOR, check, question, rubric_toml
+
+
+def rubric_text(zero: float) -> str:
+    """E4 on a regressor: its structure, a probe, its MAE by the band from ``zero`` to 0.05."""
+    return rubric_toml("tiny-memo", question(
+        "E4", check("model_structure", model="regressor", output_activation="linear"),
+        check("model_probe", model="regressor", input=[[0.3, 0.7]], output_shape=[1, 1], expected=[1.0], tolerance=0.2),
+        check("model_metric", 2, model="regressor", data="sum_regression", samples=500, metric="mae",
+              band={"zero": zero, "full": 0.05})), models={"regressor": REGRESSOR})
 
 
 def save_model(path, bias=0.0):
@@ -56,7 +35,7 @@ def save_model(path, bias=0.0):
 
 
 def grade(tmp_path, memo_path, seed=1, zero=0.5):
-    (tmp_path / "rubric.toml").write_text(RUBRIC.replace("ZERO", str(zero)))
+    (tmp_path / "rubric.toml").write_text(rubric_text(zero))
     rubric = rubrics.load(tmp_path / "rubric.toml")
     version = ModelVersion(model=1, version=1, path=tmp_path / "model.keras", cell=1, names=["model"])
     harvest = Harvest(cells=[], runs=[], sections={}, models=[version])

@@ -20,28 +20,13 @@ import nbformat
 import psutil
 import pytest
 
+from .builders import FAST, check, question, rubric_toml, seven_bits
 from .expect import assert_errors_only
 from .faults import VICTIM_CELL, WorkerKiller
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
-RUBRIC = """
-[assignment]
-name = "resume"
-reference = "reference.ipynb"
-[limits]
-cell_timeout = 60
-notebook_timeout = 120
-[[questions]]
-id = "Q1"
-  [[questions.checks]]
-  kind = "numeric_answer"
-  points = 1
-  expected = 127
-  [[questions.checks]]
-  kind = "code_runs"
-  points = 1
-"""
+RUBRIC = rubric_toml("resume", question("Q1", seven_bits(), check("code_runs")), limits=FAST)
 NAMES = [f"s{i}" for i in range(6)]
 
 
