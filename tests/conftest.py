@@ -8,6 +8,7 @@
   as the other; ``.ci/run`` runs the suite as root, then the ``nonroot`` tests
   as an unprivileged user, so together every test runs.
 - Fixtures more than one file uses: ``browser`` (headless Chromium), ``loads`` (counts Keras loads).
+  Builders of rubrics and saved models, which bench/ uses too, are in ``tests/builders.py``.
 - ``GRADER_STRICT_TESTS=1`` (set by ``.ci/run``) makes every skip a failure:
   a missing tool or privilege must not pass silently in CI.
 """
