@@ -9,6 +9,7 @@ demo: .venv/.installed
 	.venv/bin/grader grade submissions/binary-addition --assignment binary-addition --out out/binary-addition
 	.venv/bin/grader grade submissions/practica1 --assignment practica1 --out out/practica1
 
-# Run the test suite.
+# Lint (ruff, configured in pyproject.toml), then run the test suite.
 test: .venv/.installed
+	.venv/bin/ruff check .
 	.venv/bin/python -m pytest

@@ -7,9 +7,9 @@ long a notebook trains; ``trivial`` makes a notebook that does no work.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -22,72 +22,29 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.builders import ADDER, adder_metric, adder_setup, adder_structure, check, question, rubric_toml, seven_bits
+
 PYTHON = sys.executable
 GRADER = [PYTHON, "-m", "grader"]
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
 
-RUBRIC = """
-[assignment]
-name = "bench-adder"
-reference = "reference.ipynb"
-[limits]
-cell_timeout = 900
-notebook_timeout = 1800
-[models.adder]
-input = ["any", "any", 2]
-output = ["any", "any", 1]
-layers_any = ["SimpleRNN", "LSTM", "GRU"]
-[[questions]]
-id = "Q1"
-  [[questions.checks]]
-  kind = "numeric_answer"
-  points = 1
-  expected = 127
-[[questions]]
-id = "Q2"
-  [[questions.checks]]
-  kind = "model_structure"
-  points = 2
-  model = "adder"
-  output_activation = "sigmoid"
-[[questions]]
-id = "Q3"
-  [[questions.checks]]
-  kind = "model_metric"
-  points = 3
-  model = "adder"
-  data = "binary_addition"
-  params = { max_bit = 4 }
-  samples = 1000
-  metric = "exact_accuracy"
-  band = { zero = 0.5, full = 0.95, relative = true }
-  [[questions.checks]]
-  kind = "code_runs"
-  points = 1
-"""
-TRIVIAL_RUBRIC = """
-[assignment]
-name = "bench-trivial"
-reference = "reference.ipynb"
-[[questions]]
-id = "Q1"
-  [[questions.checks]]
-  kind = "numeric_answer"
-  points = 1
-  expected = 127
-  [[questions.checks]]
-  kind = "code_runs"
-  points = 1
-"""
-SETUP = """import numpy as np
-import keras
-from keras import layers
-keras.utils.set_random_seed(0)
-MAX_BIT = 4
-def gen(n):
-    a = np.random.randint(0, 2**MAX_BIT, n); b = np.random.randint(0, 2**MAX_BIT, n)
-    f = lambda v: ((v[:, None] >> np.arange(MAX_BIT + 1)) & 1).astype('float32')
-    return np.stack([f(a), f(b)], -1), f(a + b)[..., None]"""
+
+
+def adder_rubric(zero: float = 0.5, full: float = 0.95) -> str:
+    """The rubric of :func:`adder_notebook`; ``zero`` and ``full``: Q3's band, relative to the reference."""
+    metric = adder_metric(3, 4, 1000, {"zero": zero, "full": full, "relative": True})
+    return rubric_toml("bench-adder", question("Q1", seven_bits()), question("Q2", adder_structure()),
+                       question("Q3", metric, check("code_runs")),
+                       models={"adder": ADDER}, limits={"cell_timeout": 900, "notebook_timeout": 1800})
+
+
+def trivial_rubric(name: str = "bench-trivial") -> str:
+    """One question: a numeric answer and "the code runs"."""
+    return rubric_toml(name, question("Q1", seven_bits(), check("code_runs")))
+
+
+SETUP = adder_setup(max_bit=4, seed=0)
 
 
 def adder_notebook(path: Path, epochs: int, answer: str = "127") -> Path:
@@ -130,7 +87,7 @@ def assignment(root: Path, epochs: int, students: int, trivial: bool = False,
     kind = "trivial" if trivial else kind
     root.mkdir(parents=True, exist_ok=True)
     rubric = root / "rubric.toml"
-    rubric.write_text(RUBRIC if kind == "keras" else TRIVIAL_RUBRIC)
+    rubric.write_text(adder_rubric() if kind == "keras" else trivial_rubric())
     submissions = root / "submissions"
     submissions.mkdir(exist_ok=True)
     make = {"trivial": lambda path: trivial_notebook(path),
@@ -217,7 +174,8 @@ class Window:
         after = self._psutil.cpu_times()
         self.wall = time.perf_counter() - self.started
         self.cpu = own_cpu
-        busy = sum(getattr(after, k, 0) - getattr(self.machine, k, 0) for k in ("user", "nice", "system", "irq", "softirq"))
+        busy = sum(getattr(after, k, 0) - getattr(self.machine, k, 0)
+                   for k in ("user", "nice", "system", "irq", "softirq"))
         self.others = max(0.0, busy - own_cpu)
         self.steal = getattr(after, "steal", 0) - getattr(self.machine, "steal", 0)
         return self
@@ -256,7 +214,7 @@ def quietly(measure, *args, tries: int = int(os.environ.get("BENCH_TRIES", "3"))
     """
     import os as _os
     best = None
-    for attempt in range(tries):
+    for _ in range(tries):
         wait_until_quiet()
         timed = measure(*args, **kwargs)
         # this benchmark's own sampling and the system's housekeeping: about 0.5 s of CPU
@@ -334,7 +292,9 @@ def median(values) -> float:
 
 def table(rows: list[tuple], header: tuple) -> str:
     widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
-    line = lambda row: "| " + " | ".join(str(x).ljust(w) for x, w in zip(row, widths)) + " |"
+
+    def line(row):
+        return "| " + " | ".join(str(x).ljust(w) for x, w in zip(row, widths)) + " |"
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
 
 
@@ -342,3 +302,15 @@ def workdir(name: str) -> Path:
     base = Path(os.environ.get("BENCH_DIR") or tempfile.gettempdir()) / f"grader-bench-{name}"
     base.mkdir(parents=True, exist_ok=True)
     return base
+
+
+def adder_class(name: str, description: str, epochs: int) -> tuple[Path, Path, Path]:
+    """The adder assignment written afresh in ``workdir(name)``, its size from the command line (``--students``,
+    ``--epochs``, whose default is ``epochs``): (root, rubric, submissions)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--students", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=epochs)
+    args = parser.parse_args()
+    root = workdir(name)
+    shutil.rmtree(root, ignore_errors=True)
+    return root, *assignment(root, args.epochs, args.students)

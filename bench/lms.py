@@ -26,12 +26,12 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import GRADER, ROOT, table, workdir  # noqa: E402
-from grader import intake  # noqa: E402
-from grader.grade import write_outputs  # noqa: E402
-from grader.report import lms  # noqa: E402
-from grader.result import Check, Result  # noqa: E402
-from grader.rubric import load  # noqa: E402
+from bench.common import GRADER, ROOT, table, workdir
+from grader import intake
+from grader.grade import write_outputs
+from grader.report import lms
+from grader.result import Check, Result
+from grader.rubric import load
 
 
 def notebook(kilobytes: int, seed: int) -> str:

@@ -11,13 +11,11 @@ are the students' processes: shown for scale, not counted as the grader's.
 """
 from __future__ import annotations
 
-import argparse
-import shutil
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import assignment, grade, grade_per_submission, quietly, table, workdir  # noqa: E402
+from common import adder_class, grade, grade_per_submission, quietly, table
 
 MB = 1024 * 1024
 
@@ -53,13 +51,7 @@ def classify(processes: dict[int, dict], root: int) -> dict[int, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=4)
-    parser.add_argument("--epochs", type=int, default=20)
-    args = parser.parse_args()
-    root = workdir("memory")
-    shutil.rmtree(root, ignore_errors=True)
-    rubric, submissions = assignment(root, args.epochs, args.students)
+    root, rubric, submissions = adder_class("memory", __doc__.splitlines()[0], epochs=20)
     cache = root / "cache"
     grade(submissions, rubric, root / "warm", cache, "--seed", "1", "--workers", "1")  # reference and data cached
     rows = []

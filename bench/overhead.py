@@ -22,31 +22,32 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import (assignment, grade, grade_per_submission, median, plain_nbclient, quietly,  # noqa: E402
-                    results, same_threads, table, workdir)
-from grader.execute.warmup import cores  # noqa: E402
+from grader.execute.warmup import cores
+
+import common
 
 
 def measure(root: Path, epochs: int, repeats: int, trivial: bool) -> dict:
     shutil.rmtree(root, ignore_errors=True)
-    rubric, submissions = assignment(root, epochs, 1, trivial=trivial)
+    rubric, submissions = common.assignment(root, epochs, 1, trivial=trivial)
     cache = root / "cache"
     notebook = next(submissions.glob("*.ipynb"))
-    grade(submissions, rubric, root / "warm", cache, "--seed", "1")  # fills the reference cache
+    common.grade(submissions, rubric, root / "warm", cache, "--seed", "1")  # fills the reference cache
     runs = {"plain": [], "alike": [], "grader": []}
     inner = []
     for i in range(repeats):
-        runs["plain"].append(quietly(plain_nbclient, notebook))
-        runs["alike"].append(quietly(plain_nbclient, notebook, same_threads(cores())))
-        runs["grader"].append(quietly(grade_per_submission, submissions, rubric, root / f"out{i}", cache, "--seed", "1"))
-        inner.append(next(iter(results(root / f"out{i}").values()))["timings"])
+        runs["plain"].append(common.quietly(common.plain_nbclient, notebook))
+        runs["alike"].append(common.quietly(common.plain_nbclient, notebook, common.same_threads(cores())))
+        runs["grader"].append(common.quietly(common.grade_per_submission, submissions, rubric, root / f"out{i}", cache,
+                                      "--seed", "1"))
+        inner.append(next(iter(common.results(root / f"out{i}").values()))["timings"])
         print(f"  {'trivial' if trivial else 'training'} run {i + 1}: "
               + ", ".join(f"{name} {r[-1].wall:.2f} s wall / {r[-1].cpu:.2f} s CPU ({r[-1].noise()})"
                           for name, r in runs.items())
               + f"  (grader's own timings: {inner[-1]})", flush=True)
-    score = next(iter(results(root / "out0").values()))
-    return {**{f"{name}_wall": median(r.wall for r in timed) for name, timed in runs.items()},
-            **{f"{name}_cpu": median(r.cpu for r in timed) for name, timed in runs.items()},
+    score = next(iter(common.results(root / "out0").values()))
+    return {**{f"{name}_wall": common.median(r.wall for r in timed) for name, timed in runs.items()},
+            **{f"{name}_cpu": common.median(r.cpu for r in timed) for name, timed in runs.items()},
             "timings": inner, "score": f"{score['score']:g}/{score['max_score']:g}"}
 
 
@@ -56,7 +57,7 @@ def main() -> None:
                         help="training epochs of the long notebook (about 0.3 s each on a quiet machine)")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    base = workdir("overhead")
+    base = common.workdir("overhead")
     print(f"overhead: working in {base}", flush=True)
     long = measure(base / "training", args.epochs, args.repeats, trivial=False)
     small = measure(base / "trivial", 0, max(3, args.repeats), trivial=True)
@@ -67,7 +68,7 @@ def main() -> None:
                      f"{m['alike_cpu']:.1f} / {m['grader_cpu']:.1f}", f"{m['grader_cpu'] / m['alike_cpu']:.3f}",
                      f"{m['grader_wall'] / m['plain_wall']:.3f}", m["score"]))
     print()
-    print(table(rows, ("notebook", "nbclient s", "nbclient + grader's TF settings s", "grader grade s",
+    print(common.table(rows, ("notebook", "nbclient s", "nbclient + grader's TF settings s", "grader grade s",
                        "ratio", "added s", "CPU s (nbclient / grader)", "CPU ratio",
                        "ratio to nbclient defaults", "score")))
     print(f"\noverhead ratio (target <= 1.05): {long['grader_wall'] / long['alike_wall']:.3f} wall, "

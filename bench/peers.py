@@ -29,26 +29,12 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import Timed, grade, grade_per_submission, median, results, table, wait_until_quiet, workdir  # noqa: E402
+from common import Timed, grade, grade_per_submission, median, results, table, trivial_rubric, wait_until_quiet, workdir
 
 md, code, raw = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell, nbformat.v4.new_raw_cell
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 STUDENT_CODE = "answer = 2 ** 7 - 1\nprint(answer)"
 QUESTION = "**Q1**: the largest number with 7 bits?"
-RUBRIC = """
-[assignment]
-name = "bench-peers"
-reference = "reference.ipynb"
-[[questions]]
-id = "Q1"
-  [[questions.checks]]
-  kind = "numeric_answer"
-  points = 1
-  expected = 127
-  [[questions.checks]]
-  kind = "code_runs"
-  points = 1
-"""
 
 
 def versions(venv: Path) -> dict:
@@ -68,7 +54,8 @@ def run(command: list, cwd: Path, what: str) -> Timed:
     env["PATH"] = f"{venv_bin}:{env.get('PATH', '/usr/bin:/bin')}"
     timed = Timed([str(c) for c in command], cwd=cwd, env=env)
     if timed.run.returncode != 0:
-        raise SystemExit(f"{what} failed ({timed.run.returncode}):\n{timed.run.stdout[-1500:]}\n{timed.run.stderr[-2500:]}")
+        raise SystemExit(f"{what} failed ({timed.run.returncode}):\n{timed.run.stdout[-1500:]}\n"
+                         f"{timed.run.stderr[-2500:]}")
     return timed
 
 
@@ -148,7 +135,7 @@ def grade_otter(folder: Path, zip_file: Path, submissions: list[Path], venv: Pat
 def setup_grader(root: Path, students: int) -> tuple[Path, Path]:
     folder = root / "grader"
     (folder / "submissions").mkdir(parents=True)
-    (folder / "rubric.toml").write_text(RUBRIC)
+    (folder / "rubric.toml").write_text(trivial_rubric("bench-peers"))
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": KERNELSPEC})
     nb.cells = [md(QUESTION), md("127"), code(STUDENT_CODE)]
     nbformat.write(nb, folder / "reference.ipynb")

@@ -11,23 +11,15 @@ fresh data; no notebook runs). Each is timed as a whole command.
 """
 from __future__ import annotations
 
-import argparse
-import shutil
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import assignment, grade, results, table, wait_until_quiet, workdir  # noqa: E402
+from common import adder_class, adder_rubric, grade, results, table, wait_until_quiet
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=4)
-    parser.add_argument("--epochs", type=int, default=40)
-    args = parser.parse_args()
-    root = workdir("regrade")
-    shutil.rmtree(root, ignore_errors=True)
-    rubric, submissions = assignment(root, args.epochs, args.students)
+    root, rubric, submissions = adder_class("regrade", __doc__.splitlines()[0], epochs=40)
     cache, out = root / "cache", root / "out"
     steps = []
 
@@ -45,7 +37,7 @@ def main() -> None:
 
     step("first run (from scratch)", "--seed", "1")
     step("same command again", "--seed", "1")
-    rubric.write_text(rubric.read_text().replace("band = { zero = 0.5, full = 0.95", "band = { zero = 0.6, full = 0.9"))
+    rubric.write_text(adder_rubric(zero=0.6, full=0.9))
     step("thresholds changed", "--seed", "1")
     step("--new-seed", "--new-seed")
     first = steps[0][1]

@@ -22,14 +22,13 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import (Window, assignment, grade, grade_per_submission, median, plain_nbclient,  # noqa: E402
-                    quietly, results, same_threads, table, trivial_notebook, workdir)
-from grader.execute.warmup import cores  # noqa: E402
+from grader.execute.warmup import cores
+
+import common
 
 
 def main() -> None:
@@ -39,15 +38,15 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
-    root = workdir(f"scaling-{args.work}")
+    root = common.workdir(f"scaling-{args.work}")
     shutil.rmtree(root, ignore_errors=True)
     epochs = args.epochs if args.work == "keras" else max(1, args.epochs // 3)
-    rubric, submissions = assignment(root, epochs, args.students, kind=args.work)
+    rubric, submissions = common.assignment(root, epochs, args.students, kind=args.work)
     cache = root / "cache"
     warm = root / "warm-submissions"
     warm.mkdir()
-    trivial_notebook(warm / "nobody.ipynb")
-    grade(warm, rubric, root / "warm", cache, "--seed", "1")  # the reference, once
+    common.trivial_notebook(warm / "nobody.ipynb")
+    common.grade(warm, rubric, root / "warm", cache, "--seed", "1")  # the reference, once
     print(f"scaling: {args.students} {args.work} notebooks, {cores()} cores, working in {root}", flush=True)
     setups = {"1 worker (all cores' threads)": ["--workers", "1"],
               "1 worker, 1 thread": ["--workers", "1", "--threads", "1"],
@@ -57,37 +56,40 @@ def main() -> None:
     for i in range(args.repeats):
         for n, (name, options) in enumerate(setups.items()):
             out = root / f"out-{n}-{i}"
-            timed = quietly(grade_per_submission, submissions, rubric, out, cache, "--seed", "1", *options)
+            timed = common.quietly(common.grade_per_submission, submissions, rubric, out, cache, "--seed", "1",
+                                   *options)
             walls[name].append(timed.wall)
-            graded = results(out)
-            executes[name].append(median(r["timings"]["execute"] for r in graded.values()))
+            graded = common.results(out)
+            executes[name].append(common.median(r["timings"]["execute"] for r in graded.values()))
             scores = " ".join(f"{r['score']:g}" for r in graded.values())
             print(f"  {name}: {timed.wall:.1f} s wall, {timed.cpu:.1f} s CPU for {len(graded)} notebooks "
                   f"(median execution {executes[name][-1]:.1f} s; scores {scores}; {timed.noise()})",
                   flush=True)
     notebook = next(submissions.glob("*.ipynb"))
 
-    def two(side_by_side: bool) -> Window:
-        window = Window()
+    def two(side_by_side: bool) -> common.Window:
+        window = common.Window()
         if side_by_side:
             with ThreadPoolExecutor(2) as pool:
-                runs = list(pool.map(lambda _: plain_nbclient(notebook, same_threads(1)), range(2)))
+                runs = list(pool.map(lambda _: common.plain_nbclient(notebook, common.same_threads(1)), range(2)))
         else:
-            runs = [plain_nbclient(notebook, same_threads(1)) for _ in range(2)]
+            runs = [common.plain_nbclient(notebook, common.same_threads(1)) for _ in range(2)]
         return window.close(sum(r.cpu for r in runs))
 
-    serial, parallel = quietly(two, False), quietly(two, True)
+    serial, parallel = common.quietly(two, False), common.quietly(two, True)
     ceiling = serial.wall / parallel.wall
     print(f"  ceiling: two notebooks by plain nbclient, one after the other {serial.wall:.1f} s ({serial.noise()}), "
           f"side by side {parallel.wall:.1f} s ({parallel.noise()}): {ceiling:.2f}x", flush=True)
-    wall = {name: median(values) for name, values in walls.items()}
+    wall = {name: common.median(values) for name, values in walls.items()}
     one, alike, two = wall.values()
-    rows = [(name, f"{wall[name]:.1f}", f"{args.students / wall[name] * 60:.2f}", f"{median(executes[name]):.1f}",
+    rows = [(name, f"{wall[name]:.1f}", f"{args.students / wall[name] * 60:.2f}",
+             f"{common.median(executes[name]):.1f}",
              f"{one / wall[name]:.2f}", f"{alike / wall[name]:.2f}") for name in setups]
     print()
-    print(table(rows, ("grader grade", f"wall s ({args.students} notebooks)", "notebooks / min",
+    print(common.table(rows, ("grader grade", f"wall s ({args.students} notebooks)", "notebooks / min",
                        "median execution s", "speed-up vs 1 worker", "vs 1 worker, 1 thread")))
-    print(f"\nscaling, {args.work} notebooks (target >= 1.9): 2 workers = {one / two:.2f}x one worker using both cores' threads, "
+    print(f"\nscaling, {args.work} notebooks (target >= 1.9): 2 workers = {one / two:.2f}x one worker using "
+          "both cores' threads, "
           f"{alike / two:.2f}x one worker with one thread; the machine's ceiling for two such notebooks "
           f"side by side is {ceiling:.2f}x, so the grader reaches {one / two / ceiling:.0%} of it")
 

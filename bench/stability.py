@@ -31,7 +31,7 @@ import tomllib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import GRADER, ROOT, env, results, table, workdir  # noqa: E402
+from common import GRADER, ROOT, env, results, table, workdir
 
 CORPORA = {"samples": ROOT / "submissions", "real": ROOT / "tests" / "real"}
 ASSIGNMENTS = ("binary-addition", "practica1")

@@ -23,7 +23,7 @@ import nbformat
 from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import GRADER, ROOT, env, table, wait_until_quiet, workdir  # noqa: E402
+from common import GRADER, ROOT, env, table, wait_until_quiet, workdir
 
 TIMING = """
 import json, time

@@ -7,6 +7,9 @@
   (root reads and writes any file). Each is skipped, with the reason, when run
   as the other; ``.ci/run`` runs the suite as root, then the ``nonroot`` tests
   as an unprivileged user, so together every test runs.
+- Fixtures more than one file uses: ``browser`` (headless Chromium), ``loads`` (counts Keras loads),
+  ``graded_corpus`` (tests/real/ and the samples graded once per session).
+  Builders of rubrics and saved models, which bench/ uses too, are in ``tests/builders.py``.
 - ``GRADER_STRICT_TESTS=1`` (set by ``.ci/run``) makes every skip a failure:
   a missing tool or privilege must not pass silently in CI.
 """
@@ -19,6 +22,9 @@ import pytest
 
 STRICT = os.environ.get("GRADER_STRICT_TESTS") == "1"
 CORPUS_SEED = 1
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--no-first-run", "--disable-sync"]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -55,6 +61,32 @@ def graded_corpus(tmp_path_factory) -> Path:
         patch.undo()
     print("corpus and samples graded in", ", ".join(f"{a} {s:.0f} s" for a, s in seconds.items()))
     return root
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, as this machine needs it (no sandbox of its own, no network)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed: the reports cannot be opened in a browser here")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def loads(monkeypatch):
+    """Counts Keras loads of a model file."""
+    from grader.evaluate import models as model_files
+    calls = []
+    real = model_files.load
+
+    def counting(path, *notes):
+        calls.append(path)
+        return real(path, *notes)
+    monkeypatch.setattr(model_files, "load", counting)
+    return calls
 
 
 def pytest_collection_modifyitems(config, items):

@@ -8,19 +8,11 @@ from grader.evaluate.context import Context, DataCache
 from grader.harvest import Harvest
 from grader.harvest.answers import find_sections
 from grader.result import CellRun
+from tests.builders import check, question, rubric_toml
 
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
 HANDOUT = [md("**Q1** Escribe un ejemplo de suma."), code("def suma(a, b):\n    return a + b"), code("")]
-RUBRIC = """
-[assignment]
-name = "tiny"
-handout = "handout.ipynb"
-[[questions]]
-id = "Q1"
-  [[questions.checks]]
-  kind = "code_runs"
-  points = 1
-"""
+RUBRIC = rubric_toml("tiny", question("Q1", check("code_runs")), reference=None, handout="handout.ipynb")
 
 
 @pytest.fixture

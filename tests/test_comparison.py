@@ -7,108 +7,49 @@ import numpy as np
 import pytest
 
 from grader import rubric as rubrics
-from grader.evaluate import DataCache, evaluate
-from grader.harvest import Harvest
-from grader.harvest.answers import Section
 from grader.harvest.models import ModelVersion
 
-RUBRIC = """
-[assignment]
-name = "comparison"
-reference = "reference.ipynb"
-[models.classifier]
-input = ["any", 2]
-output = ["any", 1]
-loss = ["classification"]
-[models.other_activation]
-input = ["any", 2]
-output = ["any", 1]
-loss = ["classification"]
-hidden_activation_not = "relu"
-[models.regressor]
-input = ["any", 2]
-output = ["any", 1]
-loss = ["regression"]
-[[questions]]
-id = "E1"
-  [[questions.checks]]
-  kind = "model_structure"
-  points = 1
-  model = "classifier"
-[[questions]]
-id = "E2"
-  [[questions.checks]]
-  kind = "model_comparison"
-  points = 1
-  model = "classifier"
-  data = "sum_classification"
-  samples = 200
-  metric = "accuracy"
-  baseline = "E1"
-  differ = "size"
-  exclude = ["E1"]
-[[questions]]
-id = "E3"
-  [[questions.checks]]
-  kind = "model_comparison"
-  points = 1
-  model = "other_activation"
-  data = "sum_classification"
-  samples = 200
-  metric = "accuracy"
-  baseline = "E1"
-  differ = "activation"
-[[questions]]
-id = "E4"
-  [[questions.checks]]
-  kind = "model_structure"
-  points = 1
-  model = "regressor"
-[[questions]]
-id = "E5"
-  [[questions.checks]]
-  kind = "model_comparison"
-  points = 1
-  model = "regressor"
-  data = "sum_regression"
-  samples = 200
-  metric = "mae"
-  min_models = 2
-  baseline = "E4"
-  differ = "data"
-"""
+from .builders import REGRESSOR, check, dense_network, judge, placed, question, rubric_toml
+
+CLASSIFIER = {"input": ["any", 2], "output": ["any", 1], "loss": ["classification"]}
+
+
+def comparison(model, data, metric, baseline, differ, **keys) -> dict:
+    return check("model_comparison", model=model, data=data, samples=200, metric=metric, baseline=baseline,
+                 differ=differ, **keys)
+
+
+RUBRIC = rubric_toml(
+    "comparison",
+    question("E1", check("model_structure", model="classifier")),
+    question("E2", comparison("classifier", "sum_classification", "accuracy", "E1", "size", exclude=["E1"])),
+    question("E3", comparison("other_activation", "sum_classification", "accuracy", "E1", "activation")),
+    question("E4", check("model_structure", model="regressor")),
+    question("E5", comparison("regressor", "sum_regression", "mae", "E4", "data", min_models=2)),
+    models={"classifier": CLASSIFIER, "other_activation": {**CLASSIFIER, "hidden_activation_not": "relu"},
+            "regressor": {**REGRESSOR, "loss": ["regression"]}})
 
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """name -> saved .keras file of a two-input network: (hidden units, hidden activation, loss)."""
-    import keras
     folder = tmp_path_factory.mktemp("models")
     shapes = {"e1": (64, "relu", "binary_crossentropy"), "same_size_tanh": (64, "tanh", "binary_crossentropy"),
               "small": (32, "relu", "binary_crossentropy"), "sigmoid": (64, "sigmoid", "binary_crossentropy"),
               "reg": (64, "relu", "mse"), "reg_other": (64, "relu", "mse")}
-    paths = {}
-    for name, (units, activation, loss) in shapes.items():
-        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(units, activation=activation),
-                                  keras.layers.Dense(1, activation="sigmoid" if loss != "mse" else None)])
-        model.compile("adam", loss)
-        paths[name] = folder / f"{name}.keras"
-        model.save(paths[name])
-    return paths
+    return {name: dense_network(folder / f"{name}.keras",
+                                [(units, activation), (1, "sigmoid" if loss != "mse" else None)], loss)
+            for name, (units, activation, loss) in shapes.items()}
 
 
 def model(saved, serial, name, cell, steps=18):
-    fit = {"cell": cell, "params": {"epochs": 20, "steps": steps}, "history": {"loss": [1.0]}}
-    return ModelVersion(serial, 1, saved[name], cell, [name], fits=[fit])
+    return placed(saved[name], serial, cell, steps=steps)
 
 
 def grade(tmp_path, models, sections):
     path = tmp_path / "rubric.toml"
     path.write_text(RUBRIC)
-    harvest = Harvest(cells=[], runs=[], sections={q: Section(q, *cells) for q, cells in sections.items()},
-                      models=models)
-    checks, _, _ = evaluate(harvest, rubrics.load(path), DataCache(1), "en", reference={})
-    return {check.id: check for check in checks}
+    return judge(rubrics.load(path), models, sections, reference={})[0]
 
 
 def compared(check):
@@ -147,8 +88,8 @@ def test_the_same_amount_of_data_is_no_variation(tmp_path, saved):
 
 def test_without_a_baseline_every_fitting_model_varies_something():
     from grader.evaluate.checks.model_comparison import differs
-    from grader.evaluate.picker import Pick
     from grader.evaluate.models import ModelInfo
+    from grader.evaluate.picker import Pick
     dense = [{"class": "Dense", "units": 64, "activation": "relu"}, {"class": "Dense", "units": 1}]
     chosen = Pick(ModelVersion(1, 1, None, 3), ModelInfo((None, 2), (None, 1), dense), "section")
     assert differs("size", chosen, None) and differs(None, chosen, chosen)

@@ -3,71 +3,34 @@ import csv
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
 
+from .builders import (
+    ADDER,
+    RELU_HEAD,
+    adder_metric,
+    adder_setup,
+    adder_structure,
+    check,
+    question,
+    rubric_toml,
+    seven_bits,
+)
 from .expect import assert_errors_only
 
 pytestmark = pytest.mark.slow
 
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-RUBRIC = """
-[assignment]
-name = "tiny-adder"
-reference = "reference.ipynb"
-[limits]
-cell_timeout = 120
-notebook_timeout = 300
-[models.adder]
-input = ["any", "any", 2]
-output = ["any", "any", 1]
-layers_any = ["SimpleRNN", "LSTM", "GRU"]
-[[questions]]
-id = "Q1"
-  [[questions.checks]]
-  kind = "numeric_answer"
-  points = 1
-  expected = 127
-  context = [7]
-  wrong.256 = "256 = 2^8 counts values; the largest 7-bit number is 127."
-[[questions]]
-id = "Q2"
-  [[questions.checks]]
-  kind = "model_structure"
-  points = 2
-  model = "adder"
-  output_activation = "sigmoid"
-  partial_activations.relu = { fraction = 0.5, en = "relu output: not a probability." }
-[[questions]]
-id = "Q4"
-  [[questions.checks]]
-  kind = "model_metric"
-  points = 3
-  model = "adder"
-  data = "binary_addition"
-  params = { max_bit = 3 }
-  samples = 500
-  metric = "exact_accuracy"
-  band = { zero = 0.5, full = 0.95, relative = true }
-  [[questions.checks]]
-  kind = "code_runs"
-  points = 1
-  [[questions.checks]]
-  kind = "free_text"
-  points = 2
-  keywords.training = ["entrena", "train"]
-"""
-SETUP = """import numpy as np
-import keras
-from keras import layers
-keras.utils.set_random_seed(1)
-MAX_BIT = 3
-def gen(n):
-    a = np.random.randint(0, 2**MAX_BIT, n); b = np.random.randint(0, 2**MAX_BIT, n)
-    f = lambda v: ((v[:, None] >> np.arange(MAX_BIT + 1)) & 1).astype('float32')
-    return np.stack([f(a), f(b)], -1), f(a + b)[..., None]"""
+RUBRIC = rubric_toml(
+    "tiny-adder",
+    question("Q1", seven_bits(context=[7], wrong={"256": "256 = 2^8 counts values; the largest 7-bit number is 127."})),
+    question("Q2", adder_structure(partial_activations=RELU_HEAD)),
+    question("Q4", adder_metric(3, 3, 500, {"zero": 0.5, "full": 0.95, "relative": True}), check("code_runs"),
+             check("free_text", 2, keywords={"training": ["entrena", "train"]})),
+    models={"adder": ADDER}, limits={"cell_timeout": 120, "notebook_timeout": 300})
+SETUP = adder_setup(max_bit=3, seed=1)
 
 
 def notebook(path, answer, head, train):
@@ -165,7 +128,8 @@ def test_human_review_waits_for_the_instructor_then_counts(graded):
     q4 = {c["id"]: c for c in ana["checks"]}["Q4"]
     review = [d for d in q4["details"] if d["label"].startswith("Explanation")][0]
     assert review["score"] == 1.5 and review["status"] == "partial" and "Clara pero breve." in review["feedback"]
-    assert "notebook already run (saved execution re-used), evaluating" in third.stderr  # the notebook did not run again
+    # the notebook did not run again
+    assert "notebook already run (saved execution re-used), evaluating" in third.stderr
     bea_q4 = {c["id"]: c for c in result(out, "bea")["checks"]}["Q4"]
     assert [d["status"] for d in bea_q4["details"]][-1] == "manual"  # not reviewed yet
     row = next(r for r in csv.DictReader((out / "gradebook.csv").open()) if r["submission"] == "ana")

@@ -14,8 +14,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import environment, rubric as rubrics
-from grader.execute import runner, sandbox as sandboxes
+from grader import environment
+from grader import rubric as rubrics
+from grader.execute import runner
+from grader.execute import sandbox as sandboxes
 from grader.execute.packages import installed_by, module_of
 from grader.execute.runner import Limits, execute_notebook, placeholders
 from grader.grade import LEGACY_IDIOMS, keras_flavour

@@ -6,35 +6,14 @@ import sys
 import nbformat
 import pytest
 
+from .builders import FAST, check, question, rubric_toml, seven_bits
 from .expect import assert_errors_only
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-RUBRIC = """
-[assignment]
-name = "tiny-handout"
-reference = "reference.ipynb"
-handout = "handout.ipynb"
-[limits]
-cell_timeout = 60
-notebook_timeout = 120
-[[questions]]
-id = "Q1"
-  [[questions.checks]]
-  kind = "numeric_answer"
-  points = 1
-  expected = 127
-  context = [7]
-[[questions]]
-id = "Q2"
-  [[questions.checks]]
-  kind = "code_runs"
-  points = 1
-  [[questions.checks]]
-  kind = "free_text"
-  points = 1
-"""
+RUBRIC = rubric_toml("tiny-handout", question("Q1", seven_bits(context=[7])),
+                     question("Q2", check("code_runs"), check("free_text")), limits=FAST, handout="handout.ipynb")
 HELPER = "def to_bits(n):\n    return [int(b) for b in reversed(f'{n:b}')]"
 
 

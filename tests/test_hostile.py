@@ -107,11 +107,13 @@ def huge_image_notebook(path: Path) -> None:
                                            attachments={"pizarra.png": {"image/png": image}})
     display = nbformat.v4.new_code_cell(
         "import os, struct, zlib\nfrom IPython.display import Image, display\n\n"
-        "def chunk(kind, data):\n    return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))\n\n"
+        "def chunk(kind, data):\n"
+        "    return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))\n\n"
         "w = h = 2300\nraw = b''.join(b'\\x00' + os.urandom(w * 3) for _ in range(h))\n"
         "display(Image(data=b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0))"
         " + chunk(b'IDAT', zlib.compress(raw, 0)) + chunk(b'IEND', b'')))")
-    cells = [nbformat.v4.new_markdown_cell("**Q1** ¿Cuál es el mayor número que se puede representar con 7 dígitos binarios?"),
+    cells = [nbformat.v4.new_markdown_cell("**Q1** ¿Cuál es el mayor número que se puede representar con 7 dígitos "
+                                           "binarios?"),
              answer, nbformat.v4.new_markdown_cell("**Q4** Entrena el modelo con números de 7 bits."),
              display, nbformat.v4.new_code_cell("print('the next cell ran')")]
     nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
@@ -248,7 +250,8 @@ def test_each_notebook_ends_as_expected(batch, name):
             assert run["note"], (name, run)
 
     if "score" in expected:
-        assert result["score"] == expected["score"], [(c["id"], c["score"], c["feedback"][:200]) for c in result["checks"]]
+        assert result["score"] == expected["score"], [(c["id"], c["score"], c["feedback"][:200])
+                                                      for c in result["checks"]]
     if "max_score" in expected:
         assert result["score"] <= expected["max_score"], [(c["id"], c["score"]) for c in result["checks"]]
     for question, status in expected.get("checks", {}).items():

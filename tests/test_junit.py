@@ -10,6 +10,8 @@ import pytest
 from grader.report.junit import write_junit
 from grader.result import Check, Result
 
+from .builders import FAST, check, question, rubric_toml, seven_bits
+
 
 def reference(name: str, checks: list[Check], problems=()) -> Result:
     return Result("reference", name, sum(c.score for c in checks), sum(c.max_score for c in checks), 42, checks,
@@ -30,7 +32,8 @@ def test_one_suite_per_assignment_one_case_per_check(tmp_path):
     assert (suites["binary-addition"].get("tests"), suites["binary-addition"].get("failures")) == ("2", "0")
     assert (suites["practica1"].get("tests"), suites["practica1"].get("failures")) == ("3", "2")
     assert suites["practica1"].find("properties/property").attrib == {"name": "seed", "value": "42"}
-    cases = [(case.get("classname"), case.get("name"), case.find("failure")) for case in suites["practica1"].iter("testcase")]
+    cases = [(case.get("classname"), case.get("name"), case.find("failure"))
+             for case in suites["practica1"].iter("testcase")]
     assert [(c, n) for c, n, _ in cases] == [("practica1", "E1"), ("practica1", "E4"), ("practica1", "problems")]
     assert cases[0][2] is None
     failure = cases[1][2]
@@ -39,25 +42,7 @@ def test_one_suite_per_assignment_one_case_per_check(tmp_path):
     assert all(case.find("failure") is None for case in suites["binary-addition"].iter("testcase"))
 
 
-RUBRIC = """
-[assignment]
-name = "tiny-ci"
-reference = "reference.ipynb"
-[limits]
-cell_timeout = 60
-notebook_timeout = 120
-[[questions]]
-id = "Q1"
-  [[questions.checks]]
-  kind = "numeric_answer"
-  points = 1
-  expected = 127
-[[questions]]
-id = "Q2"
-  [[questions.checks]]
-  kind = "code_runs"
-  points = 1
-"""
+RUBRIC = rubric_toml("tiny-ci", question("Q1", seven_bits()), question("Q2", check("code_runs")), limits=FAST)
 
 
 @pytest.mark.kernel

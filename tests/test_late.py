@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from grader import late
-from grader.rubric import RubricError, load
 from grader.result import Check, Result
+from grader.rubric import RubricError, load
 
 RUBRIC = """
 [assignment]

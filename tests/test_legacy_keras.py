@@ -17,38 +17,16 @@ import pytest
 
 from grader.grade import keras_flavour
 
+from .builders import ADDER, adder_structure, check, question, rubric_toml
 from .expect import assert_errors_only
 
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-RUBRIC = """
-[assignment]
-name = "tiny-legacy"
-reference = "reference.ipynb"
-keras = "auto"
-[limits]
-cell_timeout = 120
-notebook_timeout = 300
-[models.adder]
-input = ["any", "any", 2]
-output = ["any", "any", 1]
-layers_any = ["SimpleRNN"]
-[[questions]]
-id = "Q2"
-  [[questions.checks]]
-  kind = "model_structure"
-  points = 2
-  model = "adder"
-  output_activation = "sigmoid"
-  hidden = { units = 4, activation = "tanh" }
-[[questions]]
-id = "Q3"
-  [[questions.checks]]
-  kind = "model_probe"
-  points = 1
-  model = "adder"
-  input = [[[0, 1], [1, 0], [1, 0]]]
-  output_shape = [1, 3, 1]
-"""
+RUBRIC = rubric_toml(
+    "tiny-legacy",
+    question("Q2", adder_structure(hidden={"units": 4, "activation": "tanh"})),
+    question("Q3", check("model_probe", model="adder", input=[[[0, 1], [1, 0], [1, 0]]], output_shape=[1, 3, 1])),
+    models={"adder": {**ADDER, "layers_any": ["SimpleRNN"]}}, limits={"cell_timeout": 120, "notebook_timeout": 300},
+    keras="auto")
 KERAS2 = """import numpy as np
 import keras.preprocessing.sequence   # under Keras 3 this rebinds `keras` to Keras 3
 from keras.models import Sequential

@@ -16,33 +16,15 @@ from datetime import datetime
 import nbformat
 import pytest
 
+from .builders import FAST, check, question, rubric_toml, seven_bits
+
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-RUBRIC = """
-[assignment]
-name = "tiny-lms"
-reference = "reference.ipynb"
-[limits]
-cell_timeout = 60
-notebook_timeout = 120
-[late]
-due = "2026-03-01T23:59:00+01:00"
-grace_minutes = 10
-penalty = {penalty}
-[[questions]]
-id = "Q1"
-  [[questions.checks]]
-  kind = "numeric_answer"
-  points = 6
-  expected = 127
-[[questions]]
-id = "Q2"
-  [[questions.checks]]
-  kind = "code_runs"
-  points = 4
-"""
-PER_DAY = "{ per_day = 0.1, cap = 0.5 }"
+def rubric_text(penalty) -> str:
+    return rubric_toml("tiny-lms", question("Q1", seven_bits(6)), question("Q2", check("code_runs", 4)), limits=FAST,
+                       late={"due": "2026-03-01T23:59:00+01:00", "grace_minutes": 10, "penalty": penalty})
+PER_DAY = {"per_day": 0.1, "cap": 0.5}
 
 
 def notebook(answer: str) -> str:
@@ -57,7 +39,7 @@ def local(text: str) -> float:
 @pytest.fixture(scope="module")
 def lms_class(tmp_path_factory):
     root = tmp_path_factory.mktemp("lms")
-    (root / "rubric.toml").write_text(RUBRIC.format(penalty=PER_DAY))
+    (root / "rubric.toml").write_text(rubric_text(PER_DAY))
     (root / "reference.ipynb").write_text(notebook("127"))
     download = root / "downloads" / "Práctica 1 submissions.zip"
     download.parent.mkdir()
@@ -97,7 +79,7 @@ def lms_class(tmp_path_factory):
              "moodle": (grade(moodle, "out-moodle"), *state("out-moodle"))}
     (moodle / "extensions.csv").write_text("student,extra_hours,reason\nJosé_Núñez_12346,48,médico\n")
     steps["moodle extended"] = (grade(moodle, "out-moodle"), *state("out-moodle"))   # only the extension is new
-    (root / "rubric.toml").write_text(RUBRIC.format(penalty='"zero"'))
+    (root / "rubric.toml").write_text(rubric_text("zero"))
     steps["canvas zero"] = (grade(download, "out-canvas"), *state("out-canvas"))      # only the rules are new
     return root, steps
 
@@ -153,7 +135,8 @@ def test_the_canvas_roster_finds_the_students_of_the_download(lms_class, tmp_pat
                       '"Smith, Bob",340934,A1,bsmith,S1,\n"Núñez, José",340935,A2,jnunez,S1,\n'
                       '"García, Ana",340936,A3,agarcia,S1,\n', encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "grader", "export", "canvas", str(root / "out-canvas"),
-                           "--roster", str(roster), "--column", "Práctica 1 (123456)", "--out", str(tmp_path / "c.csv")],
+                           "--roster", str(roster), "--column", "Práctica 1 (123456)",
+                           "--out", str(tmp_path / "c.csv")],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "left out" not in done.stderr and "with no result" not in done.stderr, done.stderr
     table = list(csv.reader((tmp_path / "c.csv").open(encoding="utf-8")))

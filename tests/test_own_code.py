@@ -13,7 +13,6 @@ import csv
 import json
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import nbformat
@@ -27,35 +26,13 @@ from grader.execute.runner import Limits, execute_notebook
 from grader.execute.sandbox import detect
 from grader.harvest.models import read_models
 
+from .builders import ADDER, adder_metric, check, question, rubric_toml
+
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 REPO = Path(__file__).resolve().parent.parent
-RUBRIC = '''
-[assignment]
-name = "own-adder"
-reference = "reference.ipynb"
-[limits]
-cell_timeout = 300
-notebook_timeout = 600
-[models.adder]
-input = ["any", "any", 2]
-output = ["any", "any", 1]
-layers_any = ["SimpleRNN", "LSTM", "GRU"]
-[[questions]]
-id = "Q4"
-  [[questions.checks]]
-  kind = "model_metric"
-  points = 3
-  model = "adder"
-  data = "binary_addition"
-  params = { max_bit = 7 }
-  samples = 1000
-  metric = "exact_accuracy"
-  band = { zero = 0.5, full = 0.95 }
-  [[questions.checks]]
-  kind = "free_text"
-  points = 1
-'''
-ADDER = tomllib.loads(RUBRIC)["models"]["adder"]
+RUBRIC = rubric_toml("own-adder", question("Q4", adder_metric(3, 7, 1000, {"zero": 0.5, "full": 0.95}),
+                                          check("free_text")),
+                     models={"adder": ADDER}, limits={"cell_timeout": 300, "notebook_timeout": 600})
 
 SETUP = '''import os, time
 import numpy as np

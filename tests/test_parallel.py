@@ -20,29 +20,14 @@ import pytest
 from grader.batch import grade_all, local_executor
 from grader.grade import Job
 
+from .builders import FAST, check, question, rubric_toml, seven_bits
 from .expect import assert_errors_only
 from .faults import VICTIM_CELL, WorkerKiller
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-RUBRIC = """
-[assignment]
-name = "tiny-parallel"
-reference = "reference.ipynb"
-[limits]
-cell_timeout = 60
-notebook_timeout = 120
-[[questions]]
-id = "Q1"
-  [[questions.checks]]
-  kind = "numeric_answer"
-  points = 1
-  expected = 127
-  [[questions.checks]]
-  kind = "code_runs"
-  points = 1
-"""
+RUBRIC = rubric_toml("tiny-parallel", question("Q1", seven_bits(), check("code_runs")), limits=FAST)
 WAIT = 50  # seconds a notebook waits at a barrier before it gives up (the cell timeout is 60)
 
 
@@ -143,7 +128,7 @@ def test_two_workers_run_two_notebooks_at_once(local_run):
         assert_errors_only(out / sid / "result.json")
     spans = {sid: span(out, sid) for sid in ("ana", "bea", "carl", "dora")}
     # never more than two at once with --workers 2
-    for sid, (start, _) in spans.items():
+    for start, _ in spans.values():
         running = [other for other, (s, e) in spans.items() if s <= start < e]
         assert len(running) <= 2, spans
 

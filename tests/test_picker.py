@@ -6,7 +6,8 @@ from grader.evaluate.picker import pick, pick_all, qualifies
 from grader.harvest.answers import Section
 from grader.harvest.models import ModelVersion
 
-RNN = [{"class": "SimpleRNN", "units": 4, "activation": "tanh"}, {"class": "Dense", "units": 1, "activation": "sigmoid"}]
+RNN = [{"class": "SimpleRNN", "units": 4, "activation": "tanh"},
+       {"class": "Dense", "units": 1, "activation": "sigmoid"}]
 LSTM = [{"class": "LSTM", "units": 8, "activation": "tanh"}, {"class": "Dense", "units": 1, "activation": "sigmoid"}]
 ADDER = {"input": ["any", "any", 2], "output": ["any", "any", 1], "layers_any": ["SimpleRNN", "LSTM", "GRU"]}
 MEMORY = {**ADDER, "layers_any": ["LSTM", "GRU"]}

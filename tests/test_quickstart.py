@@ -15,32 +15,18 @@ import pytest
 
 from grader import rubric as rubrics
 
+from .builders import check, question, rubric_toml
+
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-RUBRIC = """
-[assignment]
-name = "tiny-mnist"
-reference = "reference.ipynb"
-datasets = ["mnist"]
-[limits]
-cell_timeout = 300
-notebook_timeout = 600
-[models.digits]
-input = ["any", 784]
-output = ["any", 10]
-[[questions]]
-id = "mnist"
-labels = ["MNIST", "Parte A", "Part A"]
-  [[questions.checks]]
-  kind = "model_metric"
-  points = 2
-  model = "digits"
-  data = "mnist"
-  samples = 10000
-  metric = "accuracy"
-  band = { zero = 0.8, full = 0.97, relative = true, reference_min = 0.9 }
-"""
+RUBRIC = rubric_toml(
+    "tiny-mnist",
+    question("mnist", check("model_metric", 2, model="digits", data="mnist", samples=10000, metric="accuracy",
+                            band={"zero": 0.8, "full": 0.97, "relative": True, "reference_min": 0.9}),
+             labels=["MNIST", "Parte A", "Part A"]),
+    models={"digits": {"input": ["any", 784], "output": ["any", 10]}},
+    limits={"cell_timeout": 300, "notebook_timeout": 600}, datasets=["mnist"])
 LOAD = """import tensorflow as tf
 (x_train, y_train), (x_test, y_test) = tf.keras.datasets.mnist.load_data()
 x_train, x_test = x_train / 255.0, x_test / 255.0"""

@@ -33,7 +33,8 @@ def test_every_notebook_has_a_verdict_for_every_question():
     for name, verdict in CORPUS.items():
         points, written = automatic_points(verdict["assignment"]), agreement.written_parts(verdict["assignment"])
         assert verdict["why"].strip(), name
-        assert {key for key in verdict if key not in ("assignment", "why", "explained", "known_miss")} == set(points), name
+        described = {key for key in verdict if key not in ("assignment", "why", "explained", "known_miss")}
+        assert described == set(points), name
         for question, (low, high) in ((q, verdict[q]) for q in points):
             assert 0 <= low <= high <= points[question], (name, question)
         assert set(verdict["explained"]) <= set(written), name

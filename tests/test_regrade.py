@@ -15,29 +15,15 @@ import pytest
 
 from grader.grade import Job, grade
 
+from .builders import FAST, check, question, rubric_toml, seven_bits
 from .expect import assert_errors_only
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-RUBRIC = """
-[assignment]
-name = "tiny-regrade"
-reference = "reference.ipynb"
-[limits]
-cell_timeout = 60
-notebook_timeout = 120
-[[questions]]
-id = "Q1"
-  [[questions.checks]]
-  kind = "numeric_answer"
-  points = 1
-  expected = 127
-  tolerance = 0.5
-  [[questions.checks]]
-  kind = "code_runs"
-  points = 1
-"""
+def rubric_text(points=1, tolerance=0.5) -> str:
+    return rubric_toml("tiny-regrade", question("Q1", seven_bits(points, tolerance=tolerance), check("code_runs")),
+                       limits=FAST)
 
 
 def notebook(path: Path, answer: str, extra: str = "") -> None:
@@ -61,7 +47,7 @@ def snapshot(root: Path, out: Path, run) -> dict:
 def story(tmp_path_factory):
     root = tmp_path_factory.mktemp("regrade")
     rubric = root / "rubric.toml"
-    rubric.write_text(RUBRIC)
+    rubric.write_text(rubric_text())
     notebook(root / "reference.ipynb", "127")
     submissions = root / "submissions"
     submissions.mkdir()
@@ -78,8 +64,7 @@ def story(tmp_path_factory):
 
     steps = {"first": run()}
     steps["again"] = run(importtime=True)
-    rubric.write_text(RUBRIC.replace("points = 1\n  expected", "points = 3\n  expected")
-                      .replace("tolerance = 0.5", "tolerance = 1.5"))
+    rubric.write_text(rubric_text(points=3, tolerance=1.5))
     steps["points"] = run()
     steps["new_seed"] = run("--new-seed")
     notebook(root / "reference.ipynb", "127", extra="\nprint('a new reference')")
@@ -137,7 +122,7 @@ def test_a_new_reference_runs_again_but_students_do_not(story):
 
 def test_the_reference_values_are_part_of_the_evaluation_key(tmp_path):
     """Relative bands depend on what the reference measured: new values re-evaluate, without running."""
-    (tmp_path / "rubric.toml").write_text(RUBRIC)
+    (tmp_path / "rubric.toml").write_text(rubric_text())
     notebook(tmp_path / "ana.ipynb", "127")
     job = Job(submission="ana", notebook=str(tmp_path / "ana.ipynb"), assignment=str(tmp_path / "rubric.toml"),
               out_dir=str(tmp_path / "out"), seed=1, lang="en", reference={"Q9#0": 0.9},

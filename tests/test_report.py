@@ -7,8 +7,7 @@ import sys
 
 import pytest
 
-from grader.report import format_table, render_index, render_report, write_gradebook, write_gradescope
-from grader.report import figures, i18n
+from grader.report import figures, format_table, i18n, render_index, render_report, write_gradebook, write_gradescope
 from grader.result import CellRun, Check, Result
 
 CURVE = {"history": {"loss": [0.7, 0.4, 0.2], "val_loss": [0.72, 0.45, 0.3], "accuracy": [0.5, 0.8, 0.95]}}
@@ -105,7 +104,8 @@ def test_partial_report_shows_parts_band_review_and_failed_cells():
     assert "<li>✓ gradient (vanish)</li>" in html and "vanishing gradients" in html
     execution = html[html.index("Notebook execution"):]
     assert "1 / 5 code cells without problems" in execution and "Execution time: 1 min 2 s" in execution
-    for text in ("NameError", "name &#39;model&#39; is not defined", "timed out", "not run", "skipped: !pip install d2l",
+    for text in ("NameError", "name &#39;model&#39; is not defined", "timed out", "not run",
+                 "skipped: !pip install d2l",
                  "<td class=\"num\">3</td>", "1 min"):
         assert text in execution, text
     assert "<code>bea.ipynb</code>" in html and "/srv/submissions" not in html

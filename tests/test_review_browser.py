@@ -9,12 +9,11 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from urllib.parse import urljoin
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
-from .test_report_browser import browser  # noqa: F401 (the fixture: Chromium as this machine needs it)
 from .test_review_page import ANSWERS, environment, grade_class
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.kernel]

@@ -19,57 +19,27 @@ from wsgiref.util import setup_testing_defaults
 import nbformat
 import pytest
 
-from grader import rubric as rubrics
 from grader.batch import BatchError, read_manual_scores
-from grader.review import ReviewApp, Record
 from grader.result import load_result
+from grader.review import Record, ReviewApp
+
+from .builders import ADDER, RELU_HEAD, adder_structure, check, question, rubric_toml, seven_bits
 
 pytestmark = pytest.mark.kernel
 
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-RUBRIC = """
-[assignment]
-name = "tiny-review"
-reference = "reference.ipynb"
-[limits]
-cell_timeout = 120
-notebook_timeout = 300
-[[questions]]
-id = "Q1"
-  [[questions.checks]]
-  kind = "numeric_answer"
-  points = 1
-  expected = 127
-[[questions]]
-id = "Q5"
-title = { es = "Red simple con 30 bits", en = "Simple network with 30 bits" }
-  [[questions.checks]]
-  kind = "free_text"
-  points = 2
-  keywords.gradiente = ["gradient", "gradiente"]
-  keywords.memoria = ["memoria", "memory"]
-[[questions]]
-id = "Q6"
-  [[questions.checks]]
-  kind = "free_text"
-  points = 1
-  keywords.celda = ["celda", "cell"]
-"""
-# a model with a Lambda layer: measured, then held for review (the browser test's class)
-HELD_MODEL = """
-[models.adder]
-input = ["any", "any", 2]
-output = ["any", "any", 1]
-layers_any = ["SimpleRNN"]
-[[questions]]
-id = "Q7"
-  [[questions.checks]]
-  kind = "model_structure"
-  points = 2
-  model = "adder"
-  output_activation = "sigmoid"
-  partial_activations.relu = { fraction = 0.5, en = "relu output: not a probability." }
-"""
+def rubric_text(held_model: bool = False) -> str:
+    """Q1, Q5 and Q6; with ``held_model``, Q7: the structure of an adder (the browser test's class, whose dora has
+    a model with a Lambda layer: measured, then held for review)."""
+    questions = [question("Q1", seven_bits()),
+                 question("Q5", check("free_text", 2, keywords={"gradiente": ["gradient", "gradiente"],
+                                                                "memoria": ["memoria", "memory"]}),
+                          title={"es": "Red simple con 30 bits", "en": "Simple network with 30 bits"}),
+                 question("Q6", check("free_text", keywords={"celda": ["celda", "cell"]}))]
+    if held_model:
+        questions.append(question("Q7", adder_structure(partial_activations=RELU_HEAD)))
+    return rubric_toml("tiny-review", *questions, models={"adder": {**ADDER, "layers_any": ["SimpleRNN"]}} if held_model
+                       else None, limits={"cell_timeout": 120, "notebook_timeout": 300})
 LAMBDA_MODEL = """import keras
 from keras import layers
 model = keras.Sequential([keras.Input((None, 2)), layers.SimpleRNN(4, return_sequences=True),
@@ -96,7 +66,7 @@ def environment(root: Path) -> dict:
 
 def grade_class(root: Path, held_model: bool = False) -> subprocess.CompletedProcess:
     """Grade ANSWERS (and, with ``held_model``, dora, whose only work is a model with a Lambda layer) into root/out."""
-    (root / "rubric.toml").write_text(RUBRIC + (HELD_MODEL if held_model else ""))
+    (root / "rubric.toml").write_text(rubric_text(held_model))
     notebook(root / "reference.ipynb", "127", "Los gradientes se desvanecen.", "La celda recuerda.")
     submissions = root / "submissions"
     submissions.mkdir(exist_ok=True)

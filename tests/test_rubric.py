@@ -63,7 +63,8 @@ def test_errors_name_the_file_the_key_and_the_problem(tmp_path, change, key, pro
 
 
 def test_unknown_model_and_data_kind(tmp_path):
-    text = VALID + '\n  [[questions.checks]]\n  kind = "model_metric"\n  model = "nope"\n  data = "binary_addition"\n  metric = "exact_accuracy"\n'
+    text = VALID + ('\n  [[questions.checks]]\n  kind = "model_metric"\n  model = "nope"\n  data = "binary_addition"\n'
+                    '  metric = "exact_accuracy"\n')
     with pytest.raises(rubrics.RubricError, match=r"questions.Q1.checks\[1\].model: no \[models.nope\]"):
         rubrics.load(write(tmp_path, text))
     text = text.replace('model = "nope"', 'model = "m"').replace("binary_addition", "tea_leaves")

@@ -16,7 +16,7 @@ from grader.evaluate.checks import model_metric
 from grader.evaluate.data import binary_addition, mnist, sum_classification, sum_regression
 from grader.harvest import Harvest
 from grader.harvest.models import ModelVersion
-from tests.test_memo import loads  # noqa: F401  (a fixture: counts Keras loads)
+from tests.builders import REGRESSOR, check, question, rubric_toml
 
 
 def spread_and_estimate(kind, predict, n=400, draws=300, **params):
@@ -92,26 +92,12 @@ def test_a_measurement_on_everything_the_kind_holds_says_so():
 
 # --- the decision, through evaluate ---------------------------------------------
 
-RUBRIC = """
-[assignment]
-name = "tiny-noise"
-reference = "reference.ipynb"
-[models.classifier]
-input = ["any", 2]
-output = ["any", 1]
-[[questions]]
-id = "E1"
-  [[questions.checks]]
-  kind = "model_metric"
-  points = 2
-  model = "classifier"
-  data = "sum_classification"
-  samples = 500
-  metric = "accuracy"
-  band = BAND
-"""
-ABSOLUTE = "{ zero = 0.9, full = 0.95 }"
-RELATIVE = "{ zero = 0.9, full = 0.95, relative = true }"
+def rubric_text(band: dict) -> str:
+    metric = check("model_metric", 2, model="classifier", data="sum_classification", samples=500, metric="accuracy",
+                   band=band)
+    return rubric_toml("tiny-noise", question("E1", metric), models={"classifier": REGRESSOR})  # any 2 in, 1 out
+ABSOLUTE = {"zero": 0.9, "full": 0.95}
+RELATIVE = {**ABSOLUTE, "relative": True}
 
 
 def classifier(path, threshold):
@@ -124,7 +110,7 @@ def classifier(path, threshold):
 
 
 def grade(tmp_path, model, band=ABSOLUTE, reference=None, lang="en", seed=1):
-    (tmp_path / "rubric.toml").write_text(RUBRIC.replace("BAND", band))
+    (tmp_path / "rubric.toml").write_text(rubric_text(band))
     rubric = rubrics.load(tmp_path / "rubric.toml")
     harvest = Harvest(cells=[], runs=[], sections={}, models=[ModelVersion(1, 1, model, cell=1, names=["model"])])
     memo = Memo(tmp_path / f"{model.stem}.json", version="v1")

@@ -111,7 +111,8 @@ def test_copy_untrusted_keeps_only_plain_files(tmp_path):
     copy_untrusted(source, tmp_path / "out")
     copied = {p.relative_to(tmp_path / "out").as_posix(): p.lstat().st_mode for p in (tmp_path / "out").rglob("*")}
     assert set(copied) == {"model.keras", "sub", "sub/x.json", "tool"}
-    assert all(not mode & (stat.S_ISUID | stat.S_ISGID | stat.S_IXUSR) for name, mode in copied.items() if name != "sub")
+    assert all(not mode & (stat.S_ISUID | stat.S_ISGID | stat.S_IXUSR)
+               for name, mode in copied.items() if name != "sub")
 
 
 @pytest.mark.root
@@ -119,6 +120,7 @@ def test_copy_untrusted_keeps_only_plain_files(tmp_path):
 def test_a_kernel_left_by_a_killed_grader_is_cleaned_up_by_the_next_one():
     import subprocess
     import uuid
+
     from grader.execute.limits import CGROUP_ROOT
     controller = CGROUP_ROOT / "pids" if (CGROUP_ROOT / "pids").is_dir() else CGROUP_ROOT
     orphan = controller / f"grader-999999-1-{uuid.uuid4().hex[:8]}"  # made by a grader that no longer runs
@@ -251,7 +253,8 @@ def test_limits_stop_the_kernel_with_a_reason(level):
     assert [c.status for c in hog.cells] == ["killed", "not_run"] and hog.cells[0].error_name == "OutOfMemory"
     assert any(p.startswith("Out of memory at cell 1") for p in hog.problems)
 
-    disk, _ = run(level, "import time\nblock = b'z' * 10_000_000\nfor i in range(100):\n    open(f'f{i}', 'wb').write(block)\n    time.sleep(0.05)",
+    disk, _ = run(level, "import time\nblock = b'z' * 10_000_000\nfor i in range(100):\n"
+                         "    open(f'f{i}', 'wb').write(block)\n    time.sleep(0.05)",
                   disk=200 * 1024**2)
     assert (disk.cells[0].status, disk.cells[0].error_name) == ("killed", "DiskLimit")
     assert any("Disk limit exceeded at cell 1" in p for p in disk.problems)

@@ -10,39 +10,16 @@ import sys
 import nbformat
 import pytest
 
+from .builders import REGRESSOR, check, question, rubric_toml, seven_bits
+
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-RUBRIC = """
-[assignment]
-name = "tiny-validate"
-reference = "reference.ipynb"
-[limits]
-cell_timeout = 120
-notebook_timeout = 300
-[models.regressor]
-input = ["any", 2]
-output = ["any", 1]
-[[questions]]
-id = "Q1"
-  [[questions.checks]]
-  kind = "numeric_answer"
-  points = 1
-  expected = 127
-[[questions]]
-id = "E4"
-  [[questions.checks]]
-  kind = "model_metric"
-  points = 2
-  model = "regressor"
-  data = "sum_regression"
-  samples = 500
-  metric = "mae"
-  band = { zero = 1.0, full = 0.6, reference_min = 0.01 }
-  [[questions.checks]]
-  kind = "free_text"
-  points = 1
-"""
+RUBRIC = rubric_toml(
+    "tiny-validate", question("Q1", seven_bits()),
+    question("E4", check("model_metric", 2, model="regressor", data="sum_regression", samples=500, metric="mae",
+                         band={"zero": 1.0, "full": 0.6, "reference_min": 0.01}), check("free_text")),
+    models={"regressor": REGRESSOR}, limits={"cell_timeout": 120, "notebook_timeout": 300})
 
 
 def validate(tmp_path, weights: str):

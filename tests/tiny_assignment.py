@@ -12,80 +12,24 @@ from pathlib import Path
 
 import nbformat
 
+from .builders import ADDER, adder_metric, adder_structure, check, question, rubric_toml
+
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
 
-RUBRIC = """
-[assignment]
-name = "tiny-adder"
-title = { es = "Sumador mínimo", en = "Tiny adder" }
-reference = "reference.ipynb"
-handout = "handout.ipynb"
-[limits]
-cell_timeout = 300
-notebook_timeout = 600
-[models.adder]
-input = ["any", "any", 2]
-output = ["any", "any", 1]
-layers_any = ["SimpleRNN"]
-[models.gated]             # only the hidden check asks for it
-input = ["any", "any", 2]
-output = ["any", "any", 1]
-layers_any = ["GRU"]
-[[questions]]
-id = "Q1"
-title = "Largest 3-bit number"
-  [[questions.checks]]
-  kind = "numeric_answer"
-  points = 1
-  expected = 7
-[[questions]]
-id = "Q2"
-title = "The model"
-  [[questions.checks]]
-  kind = "model_structure"
-  points = 2
-  model = "adder"
-  output_activation = "sigmoid"
-  partial_activations.relu = { fraction = 0.5, en = "A relu head: its outputs are not probabilities." }
-[[questions]]
-id = "Q4"
-title = "Training on 3-bit numbers"
-  [[questions.checks]]
-  kind = "model_metric"
-  points = 3
-  model = "adder"
-  data = "binary_addition"
-  params = { max_bit = 3 }
-  samples = 500
-  metric = "exact_accuracy"
-  band = { zero = 0.5, full = 0.95, relative = true }
-  [[questions.checks]]
-  kind = "code_runs"
-  points = 1
-  [[questions.checks]]
-  kind = "model_metric"
-  points = 2
-  visibility = "hidden"
-  label = "Gated cells on 5-bit numbers"
-  model = "gated"
-  data = "binary_addition"
-  params = { max_bit = 5 }
-  samples = 300
-  metric = "bit_accuracy"
-  band = { zero = 0.5, full = 0.9 }
-[[questions]]
-id = "Q5"
-title = "Longer numbers"
-  [[questions.checks]]
-  kind = "model_metric"
-  points = 2
-  model = "adder"
-  data = "binary_addition"
-  params = { max_bit = 5 }
-  samples = 500
-  metric = "bit_accuracy"
-  band = { zero = 0.5, full = 0.99 }
-"""
+RUBRIC = rubric_toml(
+    "tiny-adder",
+    question("Q1", check("numeric_answer", expected=7), title="Largest 3-bit number"),
+    question("Q2", adder_structure(partial_activations={"relu": {
+        "fraction": 0.5, "en": "A relu head: its outputs are not probabilities."}}), title="The model"),
+    question("Q4", adder_metric(3, 3, 500, {"zero": 0.5, "full": 0.95, "relative": True}), check("code_runs"),
+             adder_metric(2, 5, 300, {"zero": 0.5, "full": 0.9}, "bit_accuracy", model="gated", visibility="hidden",
+                          label="Gated cells on 5-bit numbers"),
+             title="Training on 3-bit numbers"),
+    question("Q5", adder_metric(2, 5, 500, {"zero": 0.5, "full": 0.99}, "bit_accuracy"), title="Longer numbers"),
+    # the model "gated" only the hidden check asks for
+    models={"adder": {**ADDER, "layers_any": ["SimpleRNN"]}, "gated": {**ADDER, "layers_any": ["GRU"]}},
+    limits={"cell_timeout": 300, "notebook_timeout": 600},
+    title={"es": "Sumador mínimo", "en": "Tiny adder"}, handout="handout.ipynb")
 SETUP = """import numpy as np
 import tensorflow as tf
 import keras

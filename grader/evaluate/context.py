@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -96,7 +97,7 @@ class Context:
             else:
                 try:
                     described = self.memo.get(["model", digest, version.path.suffix],
-                                              lambda: self._load(version, digest))
+                                              partial(self._load, version, digest))
                 except model_files.RefusedModel as error:  # this machine failed, not the file: not remembered
                     described = {"refused": str(error)}
             if "refused" in described:

@@ -15,7 +15,6 @@ The runner's watchdog adds what these cannot: the memory check with a clear
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
 import uuid

@@ -41,7 +41,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 KERNEL_SUPPORT = Path(__file__).parent / "kernel"
