@@ -13,6 +13,7 @@ from . import rubric as rubrics
 from .batch import (MANUAL_SCORES, BatchError, default_workers, die_with_parent, grade_all, local_executor,
                     read_manual_scores, reference_job, reference_values, run_job, run_seed, safe_id)
 from .grade import Job
+from .execute.sandbox import CHOICES
 from .pack import SEEDS
 from .result import Result
 
@@ -62,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--cell-timeout", type=_positive, metavar="SECONDS", help="override the rubric's time limit per cell")
         command.add_argument("--notebook-timeout", type=_positive, metavar="SECONDS", help="override the rubric's time limit per notebook")
         command.add_argument("--memory-limit", type=_size, metavar="SIZE", help="override the rubric's memory limit, e.g. 4G")
-        command.add_argument("--sandbox", choices=("auto", "bubblewrap", "unshare", "none"), default="auto",
+        command.add_argument("--sandbox", choices=CHOICES, default="auto",
                              help="isolation of student code (default: the strongest available)")
         command.add_argument("--seed", type=int, help="seed of the fresh data (default: kept from the last run in --out, else new)")
         command.add_argument("--new-seed", action="store_true", help="draw new fresh data even if --out has a seed")

@@ -125,9 +125,7 @@ def uses_models(rubric) -> bool:
 
 def limits_for(rubric, job: Job) -> Limits:
     values = {**rubric.limits, **{k: v for k, v in job.limits.items() if v is not None}}
-    return Limits(cell_timeout=values["cell_timeout"], notebook_timeout=values["notebook_timeout"],
-                  memory=values["memory"], output=values["output"], processes=values["processes"],
-                  disk=values["disk"], threads=job.threads)
+    return Limits(**values, threads=job.threads)
 
 
 def data_files(rubric, cache_dir: Path) -> dict:

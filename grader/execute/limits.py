@@ -19,9 +19,22 @@ import shutil
 import signal
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+@dataclass
+class Limits:
+    """What the kernel may use; the defaults are a rubric's when its ``[limits]`` leaves a key out."""
+    cell_timeout: float = 900.0
+    notebook_timeout: float = 2400.0
+    memory: int = 4 * 1024**3          # bytes, resident memory of the kernel and its children
+    processes: int = 256               # processes and threads of the kernel's tree
+    disk: int = 1024**3                # bytes written to the scratch folder
+    output: int = 1024**2              # bytes of output kept per cell
+    threads: int = 1                   # TensorFlow / BLAS threads in the kernel
 
 
 class Cgroup:

@@ -32,7 +32,7 @@ from nbclient.util import run_sync
 from ..environment import COURSE_PACKAGES
 from ..result import CellRun
 from . import cells as cell_policy
-from .limits import Cgroup, rlimits_for
+from .limits import Cgroup, Limits, rlimits_for
 from .packages import installed_by, module_of
 from .sandbox import KERNEL_SUPPORT, Sandbox
 
@@ -41,17 +41,6 @@ DATA_INSIDE = "/opt/grader-data"
 INTERRUPT_GRACE = 10.0     # seconds a timed-out cell gets to answer an interrupt
 WATCH_INTERVAL = 0.2
 PROCESS_PRESSURE = 2.0     # seconds of new processes refused without pause before the kernel is stopped
-
-
-@dataclass
-class Limits:
-    cell_timeout: float = 900.0
-    notebook_timeout: float = 2400.0
-    memory: int = 4 * 1024**3          # bytes, resident memory of the kernel and its children
-    processes: int = 256               # processes and threads of the kernel's tree
-    disk: int = 1024**3                # bytes written to the scratch folder
-    output: int = 1024**2              # bytes of output kept per cell
-    threads: int = 1                   # TensorFlow / BLAS threads in the kernel
 
 
 @dataclass
