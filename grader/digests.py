@@ -33,7 +33,7 @@ EXECUTION_CODE = ("execute/kernel", "execute/runner.py", "execute/sandbox.py", "
 MEASUREMENT_CODE = ("evaluate", "execute/predictor.py", "execute/kernel")  # the predictor runs kernel code
 REPORT_CODE = ("report", "__init__.py")  # the report names the grader's version
 # what neither scores nor explains a result: it runs notebooks, draws reports or drives a batch
-NOT_SCORING = ("execute", "report", "cli.py", "pool.py", "progress.py", "batch.py", "__main__.py",
+NOT_SCORING = ("execute", "report", "review", "cli.py", "pool.py", "progress.py", "batch.py", "__main__.py",
                "environment.py", "gradescope.py")
 # ... but the words of the feedback are in the result
 SCORING_TOO = ("report/i18n.py",)
