@@ -20,6 +20,7 @@ import signal
 import time
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -42,7 +43,7 @@ class Cgroup:
 
     def __init__(self, processes: int, memory: int):
         self.paths: list[Path] = []
-        name = f"grader-{_OWNER}-{uuid.uuid4().hex[:8]}"  # who made it: see _sweep
+        name = f"grader-{_owner()}-{uuid.uuid4().hex[:8]}"  # who made it: see _sweep
         v1 = {"pids": ("pids.max", processes), "memory": ("memory.limit_in_bytes", memory)}
         if (CGROUP_ROOT / "pids").is_dir() or (CGROUP_ROOT / "memory").is_dir():
             for controller, (limit_file, value) in v1.items():
@@ -136,6 +137,7 @@ def _empty_and_remove(path: Path, tries: int) -> None:
             time.sleep(0.05)
 
 
+@lru_cache(maxsize=1)
 def _owner() -> str:
     """This process, as ``pid-starttime``: a pid alone may be reused after the grader died."""
     try:
@@ -144,8 +146,6 @@ def _owner() -> str:
     except Exception:
         return f"{os.getpid()}-0"
 
-
-_OWNER = _owner()
 
 
 def _owner_alive(name: str) -> bool | None:
