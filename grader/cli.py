@@ -54,23 +54,29 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:  # long but flat: one declaration per option, as --help lists them
     parser = _Parser(prog="grader", description="Grade deep-learning notebook assignments.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def grading_options(command, required=True, assignment_help="assignment name (see `grader assignments`) or "
                                                                  "rubric path"):
         command.add_argument("--assignment", "-a", required=required, help=assignment_help)
-        command.add_argument("--lang", choices=("es", "en"), default="es", help="language of the feedback (default: es)")
-        command.add_argument("--cell-timeout", type=_positive, metavar="SECONDS", help="override the rubric's time limit per cell")
-        command.add_argument("--notebook-timeout", type=_positive, metavar="SECONDS", help="override the rubric's time limit per notebook")
-        command.add_argument("--memory-limit", type=_size, metavar="SIZE", help="override the rubric's memory limit, e.g. 4G")
+        command.add_argument("--lang", choices=("es", "en"), default="es",
+                             help="language of the feedback (default: es)")
+        command.add_argument("--cell-timeout", type=_positive, metavar="SECONDS",
+                             help="override the rubric's time limit per cell")
+        command.add_argument("--notebook-timeout", type=_positive, metavar="SECONDS",
+                             help="override the rubric's time limit per notebook")
+        command.add_argument("--memory-limit", type=_size, metavar="SIZE",
+                             help="override the rubric's memory limit, e.g. 4G")
         command.add_argument("--sandbox", choices=CHOICES, default="auto",
                              help="isolation of student code (default: the strongest available)")
-        command.add_argument("--seed", type=int, help="seed of the fresh data (default: kept from the last run in --out, else new)")
+        command.add_argument("--seed", type=int,
+                             help="seed of the fresh data (default: kept from the last run in --out, else new)")
         command.add_argument("--new-seed", action="store_true", help="draw new fresh data even if --out has a seed")
         command.add_argument("--manual-scores", type=Path, metavar="CSV",
-                             help=f"instructor's scores for human-review questions (default: SUBMISSIONS/{MANUAL_SCORES})")
+                             help=f"instructor's scores for human-review questions "
+                                  f"(default: SUBMISSIONS/{MANUAL_SCORES})")
 
     grade = commands.add_parser("grade", help="grade every notebook in a folder")
     grade.add_argument("submissions", type=Path, help="folder of .ipynb files, or of one folder per student, "
@@ -79,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how file names tell the student: auto (default), flat, folders, canvas, moodle, "
                             "or regex:PATTERN with nbgrader's named groups")
     grade.add_argument("--out", "-o", type=Path, required=True, help="output folder")
-    grade.add_argument("--workers", "-j", type=int, default=default_workers(), help="notebooks graded at once (default: cores)")
+    grade.add_argument("--workers", "-j", type=int, default=default_workers(),
+                       help="notebooks graded at once (default: cores)")
     grade.add_argument("--threads", type=int, metavar="N",
                        help="TensorFlow threads per notebook (default: cores // workers; on a cluster, each "
                             "machine's cores // its task slots)")
@@ -88,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="self-check one notebook before handing it in")
     check.add_argument("notebook", type=Path)
-    check.add_argument("--out", "-o", type=Path, default=Path("grader-check"), help="output folder (default: ./grader-check)")
+    check.add_argument("--out", "-o", type=Path, default=Path("grader-check"),
+                       help="output folder (default: ./grader-check)")
     check.add_argument("--pack", type=Path, metavar="PACK", help="the assignment's student pack (NAME.pack, from "
                                                                   "the course): checks without the reference solution")
     grading_options(check, False, "assignment name or rubric path (instructors; students give --pack)")
@@ -287,7 +295,8 @@ def cmd_grade(args) -> int:
 
 def cmd_check(args) -> int:
     if not args.notebook.is_file():
-        raise BatchError(f"{args.notebook}: " + ("a folder, not a notebook" if args.notebook.is_dir() else "no such file"))
+        raise BatchError(f"{args.notebook}: "
+                         + ("a folder, not a notebook" if args.notebook.is_dir() else "no such file"))
     from .grade import read_notebook
     notebook, problems = read_notebook(args.notebook)
     if notebook is None:  # a student checking the wrong file: say so, do not grade it as zero
@@ -335,7 +344,8 @@ def cmd_validate(args) -> int:
         bad = bool(short or result.problems)
         failed |= bad
         print(f"{rubric.name}: {'FAIL' if bad else 'ok'} (seed {result.seed}, "
-              f"{result.timings.get('total', 0):.0f} s); report: {Path(template.cache_dir) / 'reference' / rubric.name / 'report.html'}")
+              f"{result.timings.get('total', 0):.0f} s); "
+              f"report: {Path(template.cache_dir) / 'reference' / rubric.name / 'report.html'}")
     if args.junit_xml:
         write_junit(results, args.junit_xml)
     return 1 if failed else 0
@@ -422,7 +432,8 @@ def cmd_assignments(args) -> int:
         except rubrics.RubricError as error:
             print(f"{name}: BROKEN: {error}")
             continue
-        print(f"{rubric.name}: {localized(rubric.title, 'en')} — {rubric.max_score:g} points; reference {rubric.reference.name}")
+        print(f"{rubric.name}: {localized(rubric.title, 'en')} — {rubric.max_score:g} points; "
+              f"reference {rubric.reference.name}")
         for question in rubric.questions:
             kinds = ", ".join(f"{c.kind} {c.points:g}" for c in question.checks)
             print(f"  {question.id:6} {question.max_score:4g} pts  {localized(question.title, 'en')}  [{kinds}]")
