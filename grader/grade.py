@@ -5,7 +5,11 @@ function runs in this process, in a local process pool or on a Dask
 worker. Each stage is re-used when what it depends on has not changed:
 the notebook is not run again when the notebook, the rubric's execution
 settings and the environment are the same; it is not re-evaluated when the
-rubric, the seed and the instructor's scores are also the same.
+rubric, the seed and the instructor's scores are also the same; a report
+drawn by older report code is drawn again from the result alone (which code
+each stage depends on: :mod:`grader.digests`). The notebook's machinery
+(nbformat, the runner, the evaluation) is imported only by what needs it, so
+that commands which read results stay quick.
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from .execute.sandbox import Sandbox, detect
 from .late import stamp
 from .result import Result, load_result, write_json_atomic
 
-if TYPE_CHECKING:  # the kernel's machinery is imported only by what runs a notebook: see _execute
+if TYPE_CHECKING:
     import nbformat
 
 # Keras 2 code that only tf-keras runs: a recurrent layer given input_dim= (Keras 3 takes it for a flat
