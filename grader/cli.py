@@ -1,4 +1,8 @@
-"""The ``grader`` command: grade, check, validate, pack, gradescope, export, review, assignments, environment."""
+"""The ``grader`` command: grade, check, validate, pack, gradescope, export, review, assignments, environment.
+
+It parses the arguments, calls one function per command and prints. Each command imports what it uses when it
+runs, so that one which runs no notebook starts without the execution stack (tests/test_imports.py).
+"""
 from __future__ import annotations
 
 import argparse
