@@ -19,10 +19,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import rubric as rubrics
-from .grade import Job, grade
+from .execute.warmup import cores, pin_threads
+from .grade import Job, current_result, grade, needs_execution, write_outputs
 from .late import stamp
+from .report import write_class_files
 from .report.i18n import localized
-from .result import Result, load_result, write_json_atomic
+from .pool import Pool
+from .result import Check, Result, load_result, write_json_atomic
 
 MANUAL_SCORES = "manual_scores.csv"
 
@@ -157,7 +160,6 @@ def reference_job(rubric, template: Job) -> Job:
 
 def _pinned(job: Job) -> Job:
     """Pin this worker's TensorFlow threads before anything imports it (0: decide from its own cores)."""
-    from .execute.warmup import pin_threads
     return replace(job, threads=pin_threads(job.threads))
 
 
@@ -218,9 +220,7 @@ def _reporter(job: Job, queue):
 
 def failed_result(job: Job, reason: str) -> Result:
     """A zero result that says why, for a submission the infrastructure could not grade."""
-    from .grade import write_outputs
     rubric = rubrics.load(job.assignment)
-    from .result import Check
     checks = [Check(q.id, str(q.id), 0, q.max_score, "error", reason) for q in rubric.questions]
     result = Result(job.submission, rubric.name, 0, rubric.max_score, job.seed, checks,
                     notebook=job.notebook, problems=[reason])
@@ -277,7 +277,6 @@ def grade_all(jobs: list[Job], executor: Executor, queue=None, on_done=None, ret
 
 
 def default_workers() -> int:
-    from .execute.warmup import cores
     return max(1, cores())
 
 
@@ -319,7 +318,6 @@ class Plan:
 
 def plan(batch: Batch, workers: int, threads_given: bool = False, cluster: bool = False) -> Plan:
     """What to re-use and what to run, on ``workers`` at the most (``threads_given``: keep the jobs' threads)."""
-    from .grade import current_result, needs_execution
     reference_run = reference_job(batch.rubric, batch.template)
     reference = current_result(reference_run)  # unchanged: no worker needed for it
     made = Plan(batch.template, None, batch.jobs(batch.template), workers)
@@ -328,7 +326,6 @@ def plan(batch: Batch, workers: int, threads_given: bool = False, cluster: bool 
         if not cluster and 0 < len(made.todo) < workers:  # no idle workers for what is left
             made.workers = len(made.todo)
             if not threads_given:
-                from .execute.warmup import cores
                 made.todo = [replace(job, threads=max(1, cores() // made.workers)) for job in made.todo]
     runs = made.todo + ([] if reference else [reference_run])
     if not cluster and made.workers > 1 and made.todo and not any(map(needs_execution, runs)):
@@ -338,7 +335,6 @@ def plan(batch: Batch, workers: int, threads_given: bool = False, cluster: bool 
 
 def after_reference(batch: Batch, made: Plan, reference: Result) -> Plan:
     """``made`` once the reference's result is known: the students' current results are re-used."""
-    from .grade import current_result
     template = replace(batch.template, reference=reference.measured)
     reused, todo = [], []
     for job in batch.jobs(template):
@@ -386,7 +382,6 @@ class ClassRun:
 
     def run(self, workers: int, threads_given: bool = False, cluster: str | None = None) -> Plan:
         """Grade what is not current; the plan it followed."""
-        from .pool import Pool
         made = plan(self.batch, workers, threads_given, bool(cluster))
         if made.reference is not None:
             self.progress.note(f"Reference solution: {self.batch.rubric.reference.name} (seed {made.template.seed}):"
@@ -413,7 +408,7 @@ class ClassRun:
 
     def _start(self, made: Plan) -> None:
         """Record every job for ``grader review`` (which re-scores with them); count the re-used results done."""
-        from .review import write_record
+        from .review import write_record  # grader.review imports this module
         write_record(self.batch.out, self.batch.jobs(made.template), self.batch.manual_file, self.batch.title,
                      self.batch.template.lang)
         for result in made.reused:
@@ -430,6 +425,5 @@ class ClassRun:
             self.write()
 
     def write(self) -> None:
-        from .report import write_class_files
         write_class_files(list(self.results.values()), self.batch.out, [q.id for q in self.batch.rubric.questions],
                           self.batch.title, self.batch.template.lang)
