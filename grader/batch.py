@@ -320,7 +320,7 @@ def plan(batch: Batch, workers: int, threads_given: bool = False, cluster: bool 
     """What to re-use and what to run, on ``workers`` at the most (``threads_given``: keep the jobs' threads)."""
     reference_run = reference_job(batch.rubric, batch.template)
     reference = current_result(reference_run)  # unchanged: no worker needed for it
-    made = Plan(batch.template, None, batch.jobs(batch.template), workers)
+    made = Plan(batch.template, reference=None, reused=[], todo=batch.jobs(batch.template), workers=workers)
     if reference is not None:
         made = after_reference(batch, made, reference)
         if not cluster and 0 < len(made.todo) < workers:  # no idle workers for what is left
