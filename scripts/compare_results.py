@@ -3,8 +3,8 @@
     .venv/bin/python scripts/compare_results.py BEFORE AFTER
 
 BEFORE and AFTER are two ``--out`` folders of ``grader grade`` (or folders holding several of them).
-``timings`` differ from run to run; ``fingerprint`` holds the cache keys, which a change of how
-they are made changes on purpose. Everything else must be equal. Prints each difference and exits 1
+``timings`` and each cell's ``duration`` differ from run to run; ``fingerprint`` holds the cache
+keys, which a change of how they are made changes on purpose. Everything else must be equal. Prints each difference and exits 1
 when there is one.
 
 A refactoring's check: grade submissions/ with ``--seed 1 --workers 1`` before and after, each with
@@ -25,6 +25,8 @@ def results(folder: Path) -> dict[str, dict]:
     found = {}
     for path in sorted(folder.rglob("result.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
+        for cell in data.get("execution", []):
+            cell.pop("duration", None)
         found[str(path.relative_to(folder))] = {k: v for k, v in data.items() if k not in IGNORED}
     return found
 
@@ -52,7 +54,7 @@ def main(argv=None) -> int:
     for line in found:
         print(line)
     print(f"{len(before)} result(s) before, {len(after)} after: "
-          + ("identical apart from timings and fingerprint" if not found else f"{len(found)} difference(s)"))
+          + ("identical apart from timings, durations and fingerprint" if not found else f"{len(found)} difference(s)"))
     return 1 if found else 0
 
 
