@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import secrets
 import threading
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, ProcessPoolExecutor, wait
-from dataclasses import replace
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import rubric as rubrics
-from .grade import Job, grade
+from .execute.warmup import cores, pin_threads
+from .grade import Job, current_result, grade, needs_execution, write_outputs
 from .late import stamp
-from .result import Result, load_result, write_json_atomic
+from .report import write_class_files
+from .report.i18n import localized
+from .pool import Pool
+from .result import Check, Result, load_result, write_json_atomic
 
 MANUAL_SCORES = "manual_scores.csv"
 
@@ -157,7 +160,6 @@ def reference_job(rubric, template: Job) -> Job:
 
 def _pinned(job: Job) -> Job:
     """Pin this worker's TensorFlow threads before anything imports it (0: decide from its own cores)."""
-    from .execute.warmup import pin_threads
     return replace(job, threads=pin_threads(job.threads))
 
 
@@ -206,21 +208,6 @@ def in_helper_thread(fn, *args):
     return box["value"]
 
 
-class ClusterProgress:
-    """The progress channel of a Dask run: events go to the scheduler's event log under ``topic``.
-
-    Picklable and queue-like (``put``); the driver subscribes to the topic.
-    Nothing polls, so an idle batch costs the scheduler nothing.
-    """
-
-    def __init__(self, topic: str):
-        self.topic = topic
-
-    def put(self, event: dict) -> None:
-        from distributed import get_worker
-        get_worker().log_event(self.topic, event)
-
-
 def _reporter(job: Job, queue):
     def progress(event):
         if queue is not None:
@@ -233,9 +220,7 @@ def _reporter(job: Job, queue):
 
 def failed_result(job: Job, reason: str) -> Result:
     """A zero result that says why, for a submission the infrastructure could not grade."""
-    from .grade import write_outputs
     rubric = rubrics.load(job.assignment)
-    from .result import Check
     checks = [Check(q.id, str(q.id), 0, q.max_score, "error", reason) for q in rubric.questions]
     result = Result(job.submission, rubric.name, 0, rubric.max_score, job.seed, checks,
                     notebook=job.notebook, problems=[reason])
@@ -291,47 +276,154 @@ def grade_all(jobs: list[Job], executor: Executor, queue=None, on_done=None, ret
     return results
 
 
-class RestartingPool(Executor):
-    """A spawn process pool that replaces itself when a dead worker has broken it."""
-
-    def __init__(self, workers: int):
-        self.workers = workers
-        self._pool = self._new()
-
-    def _new(self) -> ProcessPoolExecutor:
-        import multiprocessing
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=die_with_parent)
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        try:
-            return self._pool.submit(fn, *args, **kwargs)
-        except BrokenExecutor:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new()
-            return self._pool.submit(fn, *args, **kwargs)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
-
-
-def die_with_parent() -> None:
-    """Have Linux kill this process when the grader dies (kill -9 included), so no worker lingers.
-
-    What a killed worker was grading is simply graded again by the next run.
-    """
-    try:
-        import ctypes
-        import signal
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG; a no-op where there is no prctl
-    except (OSError, AttributeError, TypeError):  # TypeError: Windows cannot open the program itself (None)
-        pass
-
-
-def local_executor(workers: int) -> Executor:
-    return RestartingPool(workers)
-
-
 def default_workers() -> int:
-    from .execute.warmup import cores
     return max(1, cores())
+
+
+@dataclass
+class Batch:
+    """One class to grade with one rubric; every submission's job is made from ``template``."""
+    rubric: rubrics.Rubric
+    template: Job                   # the settings every job shares (its ``reference``: None until measured)
+    submissions: dict               # submission id -> grader.intake.Submission
+    source: Path                    # the folder (or zip) the submissions came from
+    out: Path
+    manual_file: Path               # the instructor's scores, which grader review writes
+    manual: dict = field(default_factory=dict)            # submission id -> question -> part -> scores
+    extensions: dict[str, float] = field(default_factory=dict)   # submission id -> extra hours
+
+    @property
+    def title(self) -> str:
+        return localized(self.rubric.title, self.template.lang)
+
+    def jobs(self, template: Job) -> list[Job]:
+        return [replace(template, submission=sid, notebook=str(submission.path), out_dir=str(self.out / sid),
+                        manual=self.manual.get(sid, {}), intake=submission.intake(self.extensions.get(sid, 0.0)))
+                for sid, submission in self.submissions.items()]
+
+
+@dataclass
+class Plan:
+    """What a batch does: the results it re-uses, the jobs it runs, and on how many workers.
+
+    While the reference's result is unknown (it runs first, on a worker), no student's result can be
+    called current: every job is in ``todo`` until :func:`after_reference`.
+    """
+    template: Job                   # with the reference's measured values once known
+    reference: Result | None        # the reference's result, when known
+    reused: list[Result]            # results still current: done at once, no worker needed
+    todo: list[Job]                 # jobs for the workers; none: no worker starts
+    workers: int
+
+
+def plan(batch: Batch, workers: int, threads_given: bool = False, cluster: bool = False) -> Plan:
+    """What to re-use and what to run, on ``workers`` at the most (``threads_given``: keep the jobs' threads)."""
+    reference_run = reference_job(batch.rubric, batch.template)
+    reference = current_result(reference_run)  # unchanged: no worker needed for it
+    made = Plan(batch.template, reference=None, reused=[], todo=batch.jobs(batch.template), workers=workers)
+    if reference is not None:
+        made = after_reference(batch, made, reference)
+        if not cluster and 0 < len(made.todo) < workers:  # no idle workers for what is left
+            made.workers = len(made.todo)
+            if not threads_given:
+                made.todo = [replace(job, threads=max(1, cores() // made.workers)) for job in made.todo]
+    runs = made.todo + ([] if reference else [reference_run])
+    if not cluster and made.workers > 1 and made.todo and not any(map(needs_execution, runs)):
+        made.workers = 1  # only evaluations left: one TensorFlow import here beats one per worker process
+    return made
+
+
+def after_reference(batch: Batch, made: Plan, reference: Result) -> Plan:
+    """``made`` once the reference's result is known: the students' current results are re-used."""
+    template = replace(batch.template, reference=reference.measured)
+    reused, todo = [], []
+    for job in batch.jobs(template):
+        result = current_result(job)
+        if result is None:
+            todo.append(job)
+        else:
+            reused.append(result)
+    return replace(made, template=template, reference=reference, reused=reused, todo=todo)
+
+
+def with_reference(rubric, template: Job, progress, pool=None) -> tuple[Job, Result | None]:
+    """``template`` with the reference's measured values, and its result (None from a student's pack).
+
+    Without ``pool`` the reference is graded in this process; with one, on a worker (see
+    :func:`reference_values`).
+    """
+    if rubric.pack is not None:  # a student's pack: the reference's values measured when it was made
+        return replace(template, reference=rubric.pack.reference), None
+    progress.note(f"Reference solution: {rubric.reference.name} (seed {template.seed})")
+    if pool is None:
+        reference = reference_values(rubric, template, progress.event)
+    else:
+        reference = reference_values(rubric, template, None, pool.executor, pool.queue)
+    warn_reference(reference, progress)
+    return replace(template, reference=reference.measured), reference
+
+
+def warn_reference(reference: Result, progress) -> None:
+    if reference.problems or any(c.status == "error" for c in reference.checks):
+        progress.note(f"grader: WARNING: the reference solution has problems: "
+                      f"{'; '.join(reference.problems) or 'see validate'}")
+
+
+class ClassRun:
+    """Grades a batch by its plan, keeping the class's results, the gradebook and the summary up to date.
+
+    An earlier run's results count until they are redone, so an interrupted batch loses nothing.
+    """
+
+    def __init__(self, batch: Batch, progress):
+        self.batch, self.progress = batch, progress
+        self.results = {sid: result for sid in batch.submissions
+                        if (result := load_result(batch.out / sid / "result.json")) is not None}
+
+    def run(self, workers: int, threads_given: bool = False, cluster: str | None = None) -> Plan:
+        """Grade what is not current; the plan it followed."""
+        made = plan(self.batch, workers, threads_given, bool(cluster))
+        if made.reference is not None:
+            self.progress.note(f"Reference solution: {self.batch.rubric.reference.name} (seed {made.template.seed}):"
+                               f" unchanged, re-used")
+            warn_reference(made.reference, self.progress)
+            self._start(made)
+        if not made.todo:  # workers start only when there is something to run or evaluate
+            return made
+        with Pool(made.workers, self.progress.event, cluster) as pool:
+            problem = pool.check_cluster([self.batch.source, self.batch.out, Path(made.template.assignment)]) \
+                if cluster else ""
+            if problem:
+                raise BatchError(f"{cluster}: {problem}")
+            if made.reference is None:
+                made = after_reference(self.batch, made, with_reference(self.batch.rubric, made.template,
+                                                                        self.progress, pool)[1])
+                self.progress.forget("reference")
+                self._start(made)
+            self.progress.note(f"Grading {len(made.todo)} submission(s) of {self.batch.rubric.name} with "
+                               + (f"the Dask cluster at {cluster}" if cluster else f"{made.workers} worker(s)")
+                               + f" → {self.batch.out}")
+            grade_all(made.todo, pool.executor, pool.queue, self.done, retries=pool.retries, window=pool.window)
+        return made
+
+    def _start(self, made: Plan) -> None:
+        """Record every job for ``grader review`` (which re-scores with them); count the re-used results done."""
+        from .review import write_record  # grader.review imports this module
+        write_record(self.batch.out, self.batch.jobs(made.template), self.batch.manual_file, self.batch.title,
+                     self.batch.template.lang)
+        for result in made.reused:
+            self.progress.event({"event": "reused", "submission": result.submission})
+            self.done(result, write=False)
+        if made.reused:
+            self.write()
+
+    def done(self, result: Result, write: bool = True) -> None:
+        self.results[result.submission] = result
+        self.progress.finished(result.submission, f"{result.score:g}/{result.max_score:g}"
+                               + (f"  ({result.problems[0][:80]})" if result.problems else ""))
+        if write:
+            self.write()
+
+    def write(self) -> None:
+        write_class_files(list(self.results.values()), self.batch.out, [q.id for q in self.batch.rubric.questions],
+                          self.batch.title, self.batch.template.lang)

@@ -1,4 +1,8 @@
-"""The ``grader`` command: grade, check, validate, pack, gradescope, export, review, assignments, environment."""
+"""The ``grader`` command: grade, check, validate, pack, gradescope, export, review, assignments, environment.
+
+It parses the arguments, calls one function per command and prints. Each command imports what it uses when it
+runs, so that one which runs no notebook starts without the execution stack (tests/test_imports.py).
+"""
 from __future__ import annotations
 
 import argparse
@@ -8,15 +12,16 @@ import os
 import secrets
 import sys
 import tempfile
-import threading
+from dataclasses import replace
 from pathlib import Path
 
 from . import rubric as rubrics
-from .batch import (MANUAL_SCORES, BatchError, default_workers, die_with_parent, grade_all, local_executor,
-                    read_manual_scores, reference_job, reference_values, run_job, run_seed, safe_id)
+from .batch import (MANUAL_SCORES, Batch, BatchError, ClassRun, default_workers, read_manual_scores,
+                    reference_values, run_job, run_seed, safe_id, with_reference)
+from .execute.sandbox import CHOICES
 from .grade import Job
 from .pack import SEEDS
-from .result import Result
+from .report.i18n import localized
 
 
 def _cache_dir() -> Path:
@@ -53,23 +58,29 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:  # long but flat: one declaration per option, as --help lists them
     parser = _Parser(prog="grader", description="Grade deep-learning notebook assignments.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def grading_options(command, required=True, assignment_help="assignment name (see `grader assignments`) or "
                                                                  "rubric path"):
         command.add_argument("--assignment", "-a", required=required, help=assignment_help)
-        command.add_argument("--lang", choices=("es", "en"), default="es", help="language of the feedback (default: es)")
-        command.add_argument("--cell-timeout", type=_positive, metavar="SECONDS", help="override the rubric's time limit per cell")
-        command.add_argument("--notebook-timeout", type=_positive, metavar="SECONDS", help="override the rubric's time limit per notebook")
-        command.add_argument("--memory-limit", type=_size, metavar="SIZE", help="override the rubric's memory limit, e.g. 4G")
-        command.add_argument("--sandbox", choices=("auto", "bubblewrap", "unshare", "none"), default="auto",
+        command.add_argument("--lang", choices=("es", "en"), default="es",
+                             help="language of the feedback (default: es)")
+        command.add_argument("--cell-timeout", type=_positive, metavar="SECONDS",
+                             help="override the rubric's time limit per cell")
+        command.add_argument("--notebook-timeout", type=_positive, metavar="SECONDS",
+                             help="override the rubric's time limit per notebook")
+        command.add_argument("--memory-limit", type=_size, metavar="SIZE",
+                             help="override the rubric's memory limit, e.g. 4G")
+        command.add_argument("--sandbox", choices=CHOICES, default="auto",
                              help="isolation of student code (default: the strongest available)")
-        command.add_argument("--seed", type=int, help="seed of the fresh data (default: kept from the last run in --out, else new)")
+        command.add_argument("--seed", type=int,
+                             help="seed of the fresh data (default: kept from the last run in --out, else new)")
         command.add_argument("--new-seed", action="store_true", help="draw new fresh data even if --out has a seed")
         command.add_argument("--manual-scores", type=Path, metavar="CSV",
-                             help=f"instructor's scores for human-review questions (default: SUBMISSIONS/{MANUAL_SCORES})")
+                             help=f"instructor's scores for human-review questions "
+                                  f"(default: SUBMISSIONS/{MANUAL_SCORES})")
 
     grade = commands.add_parser("grade", help="grade every notebook in a folder")
     grade.add_argument("submissions", type=Path, help="folder of .ipynb files, or of one folder per student, "
@@ -78,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how file names tell the student: auto (default), flat, folders, canvas, moodle, "
                             "or regex:PATTERN with nbgrader's named groups")
     grade.add_argument("--out", "-o", type=Path, required=True, help="output folder")
-    grade.add_argument("--workers", "-j", type=int, default=default_workers(), help="notebooks graded at once (default: cores)")
+    grade.add_argument("--workers", "-j", type=int, default=default_workers(),
+                       help="notebooks graded at once (default: cores)")
     grade.add_argument("--threads", type=int, metavar="N",
                        help="TensorFlow threads per notebook (default: cores // workers; on a cluster, each "
                             "machine's cores // its task slots)")
@@ -87,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="self-check one notebook before handing it in")
     check.add_argument("notebook", type=Path)
-    check.add_argument("--out", "-o", type=Path, default=Path("grader-check"), help="output folder (default: ./grader-check)")
+    check.add_argument("--out", "-o", type=Path, default=Path("grader-check"),
+                       help="output folder (default: ./grader-check)")
     check.add_argument("--pack", type=Path, metavar="PACK", help="the assignment's student pack (NAME.pack, from "
                                                                   "the course): checks without the reference solution")
     grading_options(check, False, "assignment name or rubric path (instructors; students give --pack)")
@@ -215,24 +228,13 @@ def _template(args, rubric, seed: int, workers: int) -> Job:
                sandbox=args.sandbox, threads=threads, cache_dir=str(_cache_dir()))
 
 
-def _prepare(args, submissions_folder: Path, workers: int, executor=None, queue=None, progress=None):
-    """Rubric, manual scores and the job template with the reference's measured values.
-
-    Without ``executor`` the reference is graded in this process; with one,
-    on a worker (see :func:`grader.batch.reference_values`).
-    """
-    rubric, manual, template = _settings(args, submissions_folder, workers)
-    return rubric, manual, _with_reference(rubric, template, executor, queue, progress)
-
-
 def _settings(args, submissions_folder: Path, workers: int):
     """Everything checked before any notebook runs or any worker starts: fails fast on bad input."""
     rubric = rubrics.load(args.assignment)
     _writable(args.out)
-    manual_file = args.manual_scores or submissions_folder / MANUAL_SCORES
     if args.manual_scores and not args.manual_scores.is_file():
         raise BatchError(f"{args.manual_scores}: no such file")
-    manual = read_manual_scores(manual_file, rubric)
+    manual = read_manual_scores(args.manual_scores or submissions_folder / MANUAL_SCORES, rubric)
     seed = run_seed(args.out, rubric.name, args.new_seed, args.seed)
     template = _template(args, rubric, seed, workers)
     from .execute.sandbox import detect
@@ -253,24 +255,6 @@ def _settings(args, submissions_folder: Path, workers: int):
     return rubric, manual, template
 
 
-def _with_reference(rubric, template: Job, executor=None, queue=None, progress=None) -> Job:
-    from dataclasses import replace
-    if rubric.pack is not None:  # a student's pack: the reference's values measured when it was made
-        return replace(template, reference=rubric.pack.reference)
-    print(f"Reference solution: {rubric.reference.name} (seed {template.seed})", file=sys.stderr)
-    from .progress import Progress
-    reference = reference_values(rubric, template, None if executor else (progress or Progress(1)).event,
-                                 executor, queue)
-    _warn_reference(reference)
-    return replace(template, reference=reference.measured)
-
-
-def _warn_reference(reference: Result) -> None:
-    if reference.problems or any(c.status == "error" for c in reference.checks):
-        print(f"grader: WARNING: the reference solution has problems: {'; '.join(reference.problems) or 'see validate'}",
-              file=sys.stderr)
-
-
 def _intake(args):
     """The submissions (a folder, or the LMS's zip extracted under --out), one per student, and the folder that
     holds the instructor's CSV files (the submissions folder, or the zip's)."""
@@ -289,252 +273,34 @@ def _intake(args):
     return taken.submissions, args.submissions if args.submissions.is_dir() else args.submissions.parent
 
 
-def cmd_grade(args) -> int:
+def _batch(args) -> Batch:
+    """The class to grade, from the command line: its submissions, rubric, scores and settings."""
     found, here = _intake(args)
     if args.workers < 1:
         raise BatchError(f"--workers {args.workers}: must be at least 1")
-    workers = max(1, min(args.workers, len(found)))
-    rubric, manual, template = _settings(args, here, workers)
+    rubric, manual, template = _settings(args, here, min(args.workers, len(found)))
     from .intake import EXTENSIONS, read_extensions
     extra, unknown = read_extensions(here / EXTENSIONS, found)
     if unknown:
         print(f"grader: {here / EXTENSIONS} names student(s) with no submission: {', '.join(unknown)}", file=sys.stderr)
+    return Batch(rubric, template, found, args.submissions, args.out, args.manual_scores or here / MANUAL_SCORES,
+                 manual, extra)
 
-    def job_for(template: Job, sid: str) -> Job:
-        from dataclasses import replace
-        return replace(template, submission=sid, notebook=str(found[sid].path), out_dir=str(args.out / sid),
-                       manual=manual.get(sid, {}), intake=found[sid].intake(extra.get(sid, 0.0)))
+
+def cmd_grade(args) -> int:
+    batch = _batch(args)
     from .progress import Progress
-    from .report import write_class_files
-    progress = Progress(len(found))
-    results: dict[str, Result] = {}
-    question_ids = [q.id for q in rubric.questions]
-
-    def on_done(result: Result, write: bool = True):
-        results[result.submission] = result
-        status = f"{result.score:g}/{result.max_score:g}" + (f"  ({result.problems[0][:80]})" if result.problems else "")
-        progress.finished(result.submission, status)
-        if write:
-            write_class_files(list(results.values()), args.out, question_ids, _title(rubric, args.lang), args.lang)
-
-    def still_to_grade(template: Job) -> list[Job]:
-        """The jobs whose saved result is out of date; the others count as done at once (no worker needed).
-
-        Every job of the run is recorded for ``grader review``, which re-scores with them."""
-        from .grade import current_result
-        from .review import write_record
-        jobs = [job_for(template, sid) for sid in found]
-        write_record(args.out, jobs, args.manual_scores or here / MANUAL_SCORES, _title(rubric, args.lang), args.lang)
-        todo, reused = [], 0
-        for job in jobs:
-            sid = job.submission
-            result = current_result(job)
-            if result is None:
-                todo.append(job)
-                continue
-            reused += 1
-            progress.event({"event": "reused", "submission": sid})
-            on_done(result, write=False)
-        if reused:
-            write_class_files(list(results.values()), args.out, question_ids, _title(rubric, args.lang), args.lang)
-        return todo
-
-    for sid in found:  # results from an earlier run count until they are redone
-        from .result import load_result
-        previous = load_result(args.out / sid / "result.json")
-        if previous is not None:
-            results[sid] = previous
-    from dataclasses import replace
-
-    from .grade import current_result
-    reference = current_result(reference_job(rubric, template))  # unchanged: no worker needed for it
-    todo = None
-    if reference is not None:
-        print(f"Reference solution: {rubric.reference.name} (seed {template.seed}): unchanged, re-used",
-              file=sys.stderr)
-        _warn_reference(reference)
-        template = replace(template, reference=reference.measured)
-        todo = still_to_grade(template)
-        if not args.cluster and 0 < len(todo) < workers:  # no idle workers for what is left
-            workers = len(todo)
-            if not args.threads:
-                from .execute.warmup import cores
-                todo = [replace(job, threads=max(1, cores() // workers)) for job in todo]
-    if not args.cluster and workers > 1 and todo != []:
-        from .grade import needs_execution
-        ref_job = reference_job(rubric, template)
-        candidates = todo if todo is not None else [job_for(template, sid) for sid in found]
-        if (reference is not None or not needs_execution(ref_job)) and not any(map(needs_execution, candidates)):
-            workers = 1  # only evaluations left: one TensorFlow import here beats one per worker process
-    if todo != []:  # workers start only when there is something to run or evaluate
-        pool = _executor(args, workers)
-        with pool as (executor, queue):
-            if isinstance(queue, _DirectQueue):
-                _pump(queue, progress)
-            elif args.cluster:
-                pool.client.subscribe_topic(queue.topic, lambda record: _deliver(progress, record[1]))
-            elif queue is not None:
-                threading.Thread(target=_pump, args=(queue, progress, pool.stopped), daemon=True).start()
-            if args.cluster:
-                _check_cluster(pool.client, args, template)
-            if reference is None:
-                template = _with_reference(rubric, template, executor, queue, progress)
-                progress.forget("reference")
-                todo = still_to_grade(template)
-            progress.note(f"Grading {len(todo)} submission(s) of {rubric.name} with "
-                          + (f"the Dask cluster at {args.cluster}" if args.cluster else f"{workers} worker(s)")
-                          + f" → {args.out}")
-            grade_all(todo, executor, queue, on_done, retries=pool.retries, window=pool.window)
-    print(f"Done: {len(found)} submission(s), {len(found) - len(todo or [])} unchanged and re-used. "
-          f"Gradebook: {args.out / 'gradebook.csv'}  Summary: {args.out / 'index.html'}", file=sys.stderr)
+    done = ClassRun(batch, Progress(len(batch.submissions))).run(min(args.workers, len(batch.submissions)),
+                                                                 bool(args.threads), args.cluster)
+    print(f"Done: {len(batch.submissions)} submission(s), {len(batch.submissions) - len(done.todo)} unchanged and "
+          f"re-used. Gradebook: {args.out / 'gradebook.csv'}  Summary: {args.out / 'index.html'}", file=sys.stderr)
     return 0
-
-
-class _executor:
-    """A local process pool (with a progress queue) or a Dask cluster's executor.
-
-    Also says how :func:`grader.batch.grade_all` should use it: ``window``,
-    the jobs handed over at once, and ``retries`` after a lost worker.
-    """
-
-    def __init__(self, args, workers: int):
-        self.args, self.workers = args, workers
-        self.window, self.retries = workers, 1
-        self.stopped = threading.Event()
-
-    def __enter__(self):
-        if self.args.cluster:
-            import uuid
-
-            from distributed import Client
-
-            from .batch import ClusterProgress
-            self.client = Client(self.args.cluster)
-            self.executor = self.client.get_executor(pure=False)  # a retry is a new task, not the lost one
-            self.window = None                                    # the scheduler balances the cluster
-            self.retries = _grader_retries(self.client)
-            return self.executor, ClusterProgress(f"grader-progress-{uuid.uuid4().hex}")
-        if self.workers == 1:
-            self.executor = _InProcess()
-            return self.executor, _DirectQueue()
-        import multiprocessing
-        from multiprocessing.managers import SyncManager
-        self.manager = SyncManager(ctx=multiprocessing.get_context("spawn"))
-        self.manager.start(die_with_parent)  # after a kill -9 of the grader it must not linger
-        self.executor = local_executor(self.workers)
-        return self.executor, self.manager.Queue()
-
-    def __exit__(self, *exc):
-        self.stopped.set()
-        if hasattr(self, "client"):  # a Dask executor: shutdown(wait) only
-            self.executor.shutdown(wait=exc[0] is None)
-            self.client.close()
-            return False
-        self.executor.shutdown(wait=exc[0] is None, cancel_futures=True)
-        if hasattr(self, "manager"):
-            self.manager.shutdown()
-        return False
-
-
-def _grader_retries(client) -> int:
-    """Retries after a lost worker, so that a lost notebook is re-run once in all.
-
-    Dask itself re-runs a task whose worker died, up to the scheduler's
-    ``allowed-failures`` (3 by default), before it reports KilledWorker; the
-    grader adds its one retry only when the scheduler made none.
-    """
-    try:
-        allowed = client.run_on_scheduler(_allowed_failures)
-    except Exception:
-        allowed = 3
-    if allowed:
-        print(f"grader: the Dask scheduler re-runs a task lost with its worker up to {allowed} time(s) "
-              f"(distributed.scheduler.allowed-failures); then the submission is reported as an "
-              f"infrastructure failure.", file=sys.stderr)
-    return 0 if allowed else 1
-
-
-def _allowed_failures(dask_scheduler=None) -> int:
-    return int(getattr(dask_scheduler, "allowed_failures", 3))
-
-
-def _check_cluster(client, args, template: Job) -> None:
-    """Workers must import the same grader and see the same files: fail early, naming the worker."""
-    paths = [str(args.submissions.resolve()), str(args.out.resolve()), str(Path(template.assignment).resolve())]
-    try:
-        client.wait_for_workers(1, timeout=60)
-        answers = client.run(_worker_can_grade, paths)
-    except Exception as error:
-        raise BatchError(f"{args.cluster}: the Dask cluster did not answer: {type(error).__name__}: {error}") from None
-    for worker, problem in answers.items():
-        if problem:
-            raise BatchError(f"{args.cluster}: worker {worker}: {problem}. Every worker needs the same "
-                             f"virtualenv and repository path as the driver, and the submissions, rubric and "
-                             f"--out folder on a shared filesystem at the same paths (see README).")
-
-
-def _worker_can_grade(paths: list[str]) -> str:
-    import importlib.util
-    import os
-    if importlib.util.find_spec("grader") is None or importlib.util.find_spec("nbclient") is None:
-        return "cannot import grader (or nbclient)"
-    missing = [path for path in paths if not os.path.exists(path)]
-    return f"cannot see {', '.join(missing)}" if missing else ""
-
-
-class _DirectQueue:
-    """Progress events delivered at once, for in-process grading."""
-    progress = None
-
-    def put(self, event):
-        if self.progress:
-            self.progress.event(event)
-
-
-class _InProcess:
-    """The Executor interface, running each job right here (one worker: no pool to start)."""
-
-    def submit(self, fn, *args):
-        from concurrent.futures import Future
-        future = Future()
-        try:
-            future.set_result(fn(*args))
-        except BaseException as error:
-            future.set_exception(error)
-        return future
-
-    def shutdown(self, wait=True, cancel_futures=False):
-        pass
-
-
-def _deliver(progress, event) -> None:
-    if isinstance(event, dict):
-        progress.event(event)
-
-
-def _pump(queue, progress, stopped=None):
-    """Deliver the workers' progress events until the batch ends."""
-    if isinstance(queue, _DirectQueue):
-        queue.progress = progress
-        return
-    while not (stopped and stopped.is_set()):
-        try:
-            event = queue.get(timeout=1)
-        except (EOFError, OSError, ConnectionError):
-            return
-        except Exception:  # queue.Empty: look again
-            continue
-        _deliver(progress, event)
-
-
-def _title(rubric, lang: str) -> str:
-    title = rubric.title
-    return title.get(lang) or next(iter(title.values())) if isinstance(title, dict) else str(title)
 
 
 def cmd_check(args) -> int:
     if not args.notebook.is_file():
-        raise BatchError(f"{args.notebook}: " + ("a folder, not a notebook" if args.notebook.is_dir() else "no such file"))
+        raise BatchError(f"{args.notebook}: "
+                         + ("a folder, not a notebook" if args.notebook.is_dir() else "no such file"))
     from .grade import read_notebook
     notebook, problems = read_notebook(args.notebook)
     if notebook is None:  # a student checking the wrong file: say so, do not grade it as zero
@@ -544,26 +310,19 @@ def cmd_check(args) -> int:
         args.assignment = rubric_for_check(args.pack, args.assignment)
     elif not args.assignment:
         raise BatchError("give --pack PACK (the assignment's student pack) or --assignment NAME")
-    rubric, manual, template = _prepare(args, args.notebook.parent, 1)
-    from dataclasses import replace
+    rubric, manual, template = _settings(args, args.notebook.parent, 1)
+    from .pool import Forward
+    from .progress import Progress
+    progress = Progress(1)
+    template = with_reference(rubric, template, Progress(1))[0]
     sid = safe_id(args.notebook.stem)
     job = replace(template, submission=sid, notebook=str(args.notebook), out_dir=str(args.out / sid),
                   manual=manual.get(sid, {}))
-    from .progress import Progress
-    progress = Progress(1)
-    result = run_job(job, _Forward(progress))
+    result = run_job(job, Forward(progress.event))
     from .report import format_table
     print(format_table(result, args.lang))
     print(f"\nReport: {args.out / sid / 'report.html'}")
     return 0
-
-
-class _Forward:
-    def __init__(self, progress):
-        self.progress = progress
-
-    def put(self, event):
-        self.progress.event(event)
 
 
 def cmd_validate(args) -> int:
@@ -589,7 +348,8 @@ def cmd_validate(args) -> int:
         bad = bool(short or result.problems)
         failed |= bad
         print(f"{rubric.name}: {'FAIL' if bad else 'ok'} (seed {result.seed}, "
-              f"{result.timings.get('total', 0):.0f} s); report: {Path(template.cache_dir) / 'reference' / rubric.name / 'report.html'}")
+              f"{result.timings.get('total', 0):.0f} s); "
+              f"report: {Path(template.cache_dir) / 'reference' / rubric.name / 'report.html'}")
     if args.junit_xml:
         write_junit(results, args.junit_xml)
     return 1 if failed else 0
@@ -676,10 +436,11 @@ def cmd_assignments(args) -> int:
         except rubrics.RubricError as error:
             print(f"{name}: BROKEN: {error}")
             continue
-        print(f"{rubric.name}: {_title(rubric, 'en')} — {rubric.max_score:g} points; reference {rubric.reference.name}")
+        print(f"{rubric.name}: {localized(rubric.title, 'en')} — {rubric.max_score:g} points; "
+              f"reference {rubric.reference.name}")
         for question in rubric.questions:
             kinds = ", ".join(f"{c.kind} {c.points:g}" for c in question.checks)
-            print(f"  {question.id:6} {question.max_score:4g} pts  {_title(question, 'en')}  [{kinds}]")
+            print(f"  {question.id:6} {question.max_score:4g} pts  {localized(question.title, 'en')}  [{kinds}]")
     return 0
 
 

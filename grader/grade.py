@@ -5,7 +5,11 @@ function runs in this process, in a local process pool or on a Dask
 worker. Each stage is re-used when what it depends on has not changed:
 the notebook is not run again when the notebook, the rubric's execution
 settings and the environment are the same; it is not re-evaluated when the
-rubric, the seed and the instructor's scores are also the same.
+rubric, the seed and the instructor's scores are also the same; a report
+drawn by older report code is drawn again from the result alone (which code
+each stage depends on: :mod:`grader.digests`). The notebook's machinery
+(nbformat, the runner, the evaluation) is imported only by what needs it, so
+that commands which read results stay quick.
 """
 from __future__ import annotations
 
@@ -16,20 +20,19 @@ import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
-
+from . import digests
 from . import rubric as rubrics
-from .environment import COURSE_PACKAGES
-from .execute.runner import Execution, Limits, copy_untrusted, execute_notebook
+from .execute.execution import Execution, saved_key
+from .execute.limits import Limits
 from .execute.sandbox import Sandbox, detect
-from .harvest import harvest
-from .harvest.diagnosis import explain_runs
 from .late import stamp
-from .result import CellRun, Result, load_result, write_json_atomic
+from .result import Result, load_result, write_json_atomic
+
+if TYPE_CHECKING:
+    import nbformat
 
 # Keras 2 code that only tf-keras runs: a recurrent layer given input_dim= (Keras 3 takes it for a flat
 # input and the model stays broken). Other Keras 2 names (np_utils, layers.core, predict_classes, lr=,
@@ -55,39 +58,9 @@ class Job:
     intake: dict | None = None      # who handed it in and when (grader.intake); None: no late penalty (check)
 
 
-def _code_digest(paths) -> bytes:
-    return b"".join(path.read_bytes() for path in sorted(paths))
-
-
-def _version(package: str) -> str:
-    """The installed version of ``package``; "" when it is not installed (a student's own environment may lack
-    tf-keras)."""
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return ""
-
-
-@lru_cache(maxsize=1)
-def environment_digest() -> str:
-    """What the kernel's behaviour depends on besides the notebook."""
-    versions = [_version(p) for p in ("tensorflow", "keras", "tf_keras", "numpy", "h5py", "ipykernel")]
-    versions += sorted(path.name for path in COURSE_PACKAGES.glob("*.dist-info"))  # e.g. d2l-1.0.3.dist-info
-    kernel_code = _code_digest((Path(__file__).parent / "execute").rglob("*.py"))
-    return hashlib.sha256(json.dumps(versions).encode() + kernel_code).hexdigest()[:16]
-
-
-@lru_cache(maxsize=1)
-def evaluator_digest() -> str:
-    """The grader's own judging code: a new version re-evaluates saved models (the review page is not part of it)."""
-    package = Path(__file__).parent
-    paths = [p for p in package.rglob("*") if p.is_file() and p.suffix in (".py", ".j2", ".html")
-             and not {"execute", "review"} & set(p.relative_to(package).parts)]
-    return hashlib.sha256(_code_digest(paths)).hexdigest()[:16]
-
-
 def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, list[str]]:
     """The notebook at ``path`` as nbformat 4, or None with the reason."""
+    import nbformat
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -125,9 +98,7 @@ def uses_models(rubric) -> bool:
 
 def limits_for(rubric, job: Job) -> Limits:
     values = {**rubric.limits, **{k: v for k, v in job.limits.items() if v is not None}}
-    return Limits(cell_timeout=values["cell_timeout"], notebook_timeout=values["notebook_timeout"],
-                  memory=values["memory"], output=values["output"], processes=values["processes"],
-                  disk=values["disk"], threads=job.threads)
+    return Limits(**values, threads=job.threads)
 
 
 def data_files(rubric, cache_dir: Path) -> dict:
@@ -135,21 +106,21 @@ def data_files(rubric, cache_dir: Path) -> dict:
     return {name: str(get_kind(name).kernel_file(cache_dir)) for name in rubric.datasets}
 
 
-def _keys(job: Job, rubric, sandbox: Sandbox, notebook_path: Path, readable: bool, limits: Limits) -> tuple[str, str]:
-    """What the execution and the evaluation depend on, as two short digests."""
+def _keys(job: Job, rubric, sandbox: Sandbox, notebook_path: Path, readable: bool, limits: Limits) -> dict[str, str]:
+    """What the execution, the evaluation and the report depend on, as short digests (see :mod:`grader.digests`)."""
     raw = notebook_path.read_bytes() if readable else b""
     # threads are left out: the worker count of a run must not make every notebook run again
     limits_key = {k: v for k, v in asdict(limits).items() if k != "threads"}
     execution_key = hashlib.sha256(raw + json.dumps([rubric.execution_digest, limits_key, sandbox.level,
-                                                     environment_digest()]).encode()).hexdigest()[:16]
+                                                     digests.execution()]).encode()).hexdigest()[:16]
     evaluation_key = hashlib.sha256(json.dumps([rubric.digest, job.seed, job.lang, job.manual, job.reference,
-                                                job.intake, evaluator_digest()],
+                                                job.intake, digests.scoring(), digests.measurement()],
                                                sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return execution_key, evaluation_key
+    return {"execution": execution_key, "evaluation": evaluation_key, "report": digests.report()}
 
 
-def _current_keys(job: Job) -> tuple[str, str]:
-    """The two digests of ``job`` as its inputs are now; cheap (no kernel, no TensorFlow)."""
+def _current_keys(job: Job) -> dict[str, str]:
+    """The digests of ``job`` as its inputs are now; cheap (no kernel, no TensorFlow)."""
     rubric = rubrics.load(job.assignment)
     notebook_path = Path(job.notebook)
     readable = read_notebook(notebook_path)[0] is not None
@@ -169,12 +140,23 @@ def current_result(job: Job) -> Result | None:
         keys = _current_keys(job)
     except Exception:  # let the worker find out, and report it
         return None
-    return previous if previous.fingerprint == {"execution": keys[0], "evaluation": keys[1]} else None
+    return _reused(previous, keys, Path(job.out_dir), job.lang)
+
+
+def _reused(previous: Result, keys: dict[str, str], out: Path, lang: str) -> Result | None:
+    """``previous`` when its execution and evaluation are current, else None; a report drawn by other report code
+    is drawn again from it (no notebook runs, no model is loaded)."""
+    if any(previous.fingerprint.get(stage) != keys[stage] for stage in ("execution", "evaluation")):
+        return None
+    if previous.fingerprint.get("report") != keys["report"]:
+        previous.fingerprint = keys
+        write_outputs(previous, out, lang)
+    return previous
 
 
 def measurements_version() -> str:
     """The version of measurements.json: saved measurements count only for the code and libraries that made them."""
-    return evaluator_digest() + environment_digest()
+    return digests.measurement()
 
 
 def measured_by_this_version(job: Job) -> bool:
@@ -189,23 +171,21 @@ def measured_by_this_version(job: Job) -> bool:
 def needs_execution(job: Job) -> bool:
     """False when the notebook's saved execution can be re-used (only an evaluation is left to do)."""
     try:
-        saved = json.loads((Path(job.out_dir) / "execution.json").read_text(encoding="utf-8"))
-        return saved.get("key") != _current_keys(job)[0]
+        return saved_key(Path(job.out_dir)) != _current_keys(job)["execution"]
     except Exception:
         return True
 
 
 @dataclass
 class _Inputs:
-    """What a job's notebook, rubric and settings come to, and the digests of its two stages."""
+    """What a job's notebook, rubric and settings come to, and the digests of its stages."""
     out: Path
     rubric: rubrics.Rubric
     sandbox: Sandbox
     notebook: nbformat.NotebookNode | None
     read_problems: list[str]
     limits: Limits
-    execution_key: str
-    evaluation_key: str
+    keys: dict[str, str]            # execution, evaluation, report
 
 
 def _inputs(job: Job) -> _Inputs:
@@ -216,7 +196,7 @@ def _inputs(job: Job) -> _Inputs:
     notebook, read_problems = read_notebook(Path(job.notebook))
     limits = limits_for(rubric, job)
     keys = _keys(job, rubric, sandbox, Path(job.notebook), notebook is not None, limits)
-    return _Inputs(out, rubric, sandbox, notebook, read_problems, limits, *keys)
+    return _Inputs(out, rubric, sandbox, notebook, read_problems, limits, keys)
 
 
 def grade(job: Job, progress=None) -> Result:
@@ -224,19 +204,19 @@ def grade(job: Job, progress=None) -> Result:
     started = time.monotonic()
     progress = progress or (lambda event: None)
     given = _inputs(job)
-    fingerprint = {"execution": given.execution_key, "evaluation": given.evaluation_key}
     previous = load_result(given.out / "result.json")
-    if previous and previous.fingerprint == fingerprint:
+    reused = previous and _reused(previous, given.keys, given.out, job.lang)
+    if reused:
         progress({"event": "reused"})
-        return previous
+        return reused
 
-    execution = _saved_execution(given.out, given.execution_key) if given.notebook is not None else None
+    execution = Execution.load(given.out, given.keys["execution"]) if given.notebook is not None else None
     if given.notebook is not None and execution is None:
         if uses_models(given.rubric):  # the evaluator's imports run while the notebook does
             from .execute.warmup import warm_up
             warm_up()
         execution = _execute(job, given.rubric, given.notebook, given.sandbox, given.limits, given.out,
-                             given.execution_key, progress)
+                             given.keys["execution"], progress)
     elif execution is not None:
         progress({"event": "reused_execution"})
     progress({"event": "evaluate"})
@@ -246,12 +226,13 @@ def grade(job: Job, progress=None) -> Result:
     result.timings = {"execute": round(execution.seconds, 2) if execution else 0.0,
                       "evaluate": round(time.monotonic() - evaluated, 2),
                       "total": round(time.monotonic() - started, 2)}
-    result.fingerprint = fingerprint
+    result.fingerprint = given.keys
     write_outputs(result, given.out, job.lang)
     return result
 
 
 def _execute(job, rubric, notebook, sandbox, limits, out, execution_key, progress) -> Execution:
+    from .execute.runner import copy_untrusted, execute_notebook
     cache = Path(job.cache_dir or Path(tempfile.gettempdir()) / "grader-cache")
     with tempfile.TemporaryDirectory(prefix="grader-job-") as job_dir:
         execution = execute_notebook(notebook, Path(job_dir), sandbox, limits,
@@ -263,37 +244,20 @@ def _execute(job, rubric, notebook, sandbox, limits, out, execution_key, progres
         if execution.models_dir.is_dir():
             copy_untrusted(execution.models_dir, models)
         execution.models_dir = models
-    nbformat.write(execution.notebook, out / f"{job.submission}.ipynb")
-    write_json_atomic(out / "execution.json", {
-        "key": execution_key, "cells": [asdict(run) for run in execution.cells],
-        "cell_of_execution": {str(k): v for k, v in execution.cell_of_execution.items()},
-        "problems": execution.problems, "seconds": execution.seconds})
+    execution.save(out, job.submission, execution_key)
     return execution
-
-
-def _saved_execution(out: Path, execution_key: str) -> Execution | None:
-    """The execution saved by an earlier run with the same inputs, if complete."""
-    try:
-        saved = json.loads((out / "execution.json").read_text(encoding="utf-8"))
-        if saved["key"] != execution_key:
-            return None
-        notebook = nbformat.read(next(out.glob("*.ipynb")), as_version=4)
-        return Execution([CellRun(**run) for run in saved["cells"]], notebook, out / "models",
-                         {int(k): v for k, v in saved["cell_of_execution"].items()},
-                         saved["problems"], saved["seconds"])
-    except (OSError, ValueError, KeyError, TypeError, StopIteration):
-        return None
 
 
 def _evaluate(job: Job, given: _Inputs, execution: Execution | None) -> Result:
     from .evaluate import Memo, evaluate
     from .evaluate.data import get_kind
     from .execute.predictor import SandboxedPredictor
+    from .harvest import Harvest, harvest
+    from .harvest.diagnosis import explain_runs
 
     rubric = given.rubric
     labels = {q.id: q.labels for q in rubric.questions}
     if execution is None:
-        from .harvest import Harvest
         harvested = Harvest([], [], {}, [], [])
     else:
         harvested = harvest(execution, labels, rubric.handout)

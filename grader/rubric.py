@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from .execute.limits import Limits
 from .late import parse as late_rules
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -136,6 +137,26 @@ def load(name_or_path: str | Path) -> Rubric:
     return build(path, data, raw)
 
 
+def _limits(given: dict, path: Path, fail) -> dict:
+    """The ``[limits]`` table with every key; a key left out is :class:`~grader.execute.limits.Limits`' default."""
+    defaults, limits = Limits(), {}
+    for key in ("cell_timeout", "notebook_timeout"):
+        value = given.get(key, getattr(defaults, key))
+        if not isinstance(value, (int, float)) or value <= 0:
+            fail(f"limits.{key}", f"{value!r} is not a positive number of seconds")
+        limits[key] = float(value)
+    for key in ("memory", "output", "disk"):
+        limits[key] = parse_size(given.get(key, getattr(defaults, key)), f"{path}: limits.{key}")
+    processes = given.get("processes", defaults.processes)
+    if not isinstance(processes, int) or processes < 16:
+        fail("limits.processes", f"{processes!r} is not a whole number of at least 16")
+    limits["processes"] = processes
+    unknown = set(given) - set(limits)
+    if unknown:
+        fail(f"limits.{sorted(unknown)[0]}", "unknown key")
+    return limits
+
+
 def build(path: Path, data: dict, raw: bytes, kinds: dict = CHECK_KINDS) -> Rubric:
     """The rubric ``data`` holds (read from ``path``, whose bytes are ``raw``); ``kinds`` are the check kinds
     allowed (a pack's rubric also has ``hidden``)."""
@@ -158,23 +179,7 @@ def build(path: Path, data: dict, raw: bytes, kinds: dict = CHECK_KINDS) -> Rubr
     if not isinstance(datasets, list) or not all(isinstance(d, str) for d in datasets):
         fail("assignment.datasets", "must be a list of data set names, e.g. [\"mnist\"]")
 
-    limits_raw = data.get("limits", {})
-    limits = {}
-    for key, default in (("cell_timeout", 900), ("notebook_timeout", 2400)):
-        value = limits_raw.get(key, default)
-        if not isinstance(value, (int, float)) or value <= 0:
-            fail(f"limits.{key}", f"{value!r} is not a positive number of seconds")
-        limits[key] = float(value)
-    for key, default in (("memory", "4G"), ("output", "1M"), ("disk", "1G")):
-        limits[key] = parse_size(limits_raw.get(key, default), f"{path}: limits.{key}")
-    processes = limits_raw.get("processes", 256)
-    if not isinstance(processes, int) or processes < 16:
-        fail("limits.processes", f"{processes!r} is not a whole number of at least 16")
-    limits["processes"] = processes
-    unknown = set(limits_raw) - {"cell_timeout", "notebook_timeout", "memory", "output", "disk", "processes"}
-    if unknown:
-        fail(f"limits.{sorted(unknown)[0]}", "unknown key")
-
+    limits = _limits(data.get("limits", {}), path, fail)
     packages = _packages(data.get("environment", {}), fail)
     late = late_rules(data.get("late"), fail)
 

@@ -297,8 +297,8 @@ class Checker:
             by_file[path] = item.model
             fits = _fits(item.model, item.cells[-1] if item.cells else None)
             for number, cell in enumerate(item.cells or [None], start=1):
-                versions.append(ModelVersion(id(item.model), number, path, cell, list(item.names), list(item.cells),
-                                             fits, "legacy" if _legacy(item.model) else "keras3"))
+                versions.append(ModelVersion(id(item.model), number, path, cell, list(item.names), fits,
+                                             "legacy" if _legacy(item.model) else "keras3"))
         return versions, by_file
 
     def _save(self, model, serial: int) -> Path | None:

@@ -20,8 +20,8 @@ LAYERS = [
     ("harvest", ["grader.harvest"]),
     ("evaluate", ["grader.evaluate", "grader.rubric"]),
     ("report", ["grader.report"]),
-    ("commands", ["grader.grade", "grader.batch", "grader.intake", "grader.pack", "grader.student",
-                  "grader.gradescope", "grader.environment", "grader.review"]),
+    ("commands", ["grader.grade", "grader.batch", "grader.pool", "grader.digests", "grader.intake", "grader.pack",
+                  "grader.student", "grader.gradescope", "grader.environment", "grader.review"]),
     ("cli", ["grader.cli", "grader.__main__"]),
 ]
 ALLOWED_UPWARDS = {
@@ -76,8 +76,6 @@ def imports(path: Path) -> list[tuple[str, int]]:
             else:
                 found.append((target, node.lineno))
     return found
-
-
 
 
 def upward_imports() -> list[tuple[str, str, int]]:

@@ -17,8 +17,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.batch import grade_all, local_executor
+from grader.batch import grade_all
 from grader.grade import Job
+from grader.pool import RestartingPool
 
 from .builders import FAST, check, question, rubric_toml, seven_bits
 from .expect import assert_errors_only
@@ -212,7 +213,7 @@ def test_killed_twice_is_an_infrastructure_failure_and_the_batch_finishes(victim
 def test_the_local_pool_survives_a_killed_worker(victims):
     root, rubric, names = victims
     jobs = jobs_for(root, rubric, names, root / "out")
-    executor = local_executor(2)
+    executor = RestartingPool(2)
     try:
         results, killed = run_with_killer(executor, jobs, times=1, window=2)
     finally:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, grade
+from grader import digests, pool
 from grader.execute import limits, predictor, runner, sandbox
 
 
@@ -60,7 +60,7 @@ def test_untrusted_files_are_copied_without_o_nofollow(tmp_path, monkeypatch):
 
 
 def test_a_missing_package_has_no_version_rather_than_an_error():
-    assert grade._version("numpy") and grade._version("no-such-package-here") == ""
+    assert digests._version("numpy") and digests._version("no-such-package-here") == ""
 
 
 def test_no_prctl_where_the_program_cannot_be_opened(monkeypatch):
@@ -69,7 +69,7 @@ def test_no_prctl_where_the_program_cannot_be_opened(monkeypatch):
     def windows_cdll(name):
         raise TypeError("LoadLibrary() argument 1 must be str, not None")
     monkeypatch.setattr(ctypes, "CDLL", windows_cdll)
-    batch.die_with_parent()
+    pool.die_with_parent()
 
 
 def test_a_model_with_code_of_its_own_is_not_measured_on_windows(monkeypatch):

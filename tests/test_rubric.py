@@ -1,6 +1,9 @@
+from dataclasses import asdict
+
 import pytest
 
 from grader import rubric as rubrics
+from grader.execute.limits import Limits
 
 VALID = """
 [assignment]
@@ -26,6 +29,13 @@ def test_the_shipped_rubrics_load():
     for name in rubrics.available():
         loaded = rubrics.load(name)
         assert loaded.questions and loaded.max_score > 0
+
+
+def test_limits_left_out_are_the_kernels_defaults(tmp_path):
+    defaults = {key: value for key, value in asdict(Limits()).items() if key != "threads"}
+    assert rubrics.load(write(tmp_path, VALID)).limits == defaults
+    given = rubrics.load(write(tmp_path, VALID + "[limits]\ncell_timeout = 60\nmemory = \"2G\"\n")).limits
+    assert given == {**defaults, "cell_timeout": 60.0, "memory": 2 * 1024**3}
 
 
 def test_several_shapes_and_loss_families(tmp_path):

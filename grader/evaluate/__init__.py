@@ -10,14 +10,17 @@ question's result.
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
-from ..execute.predictor import SandboxedPredictor
 from ..harvest import Harvest
 from ..result import Check
 from ..rubric import Question, Rubric
 from .checks import KINDS
 from .context import Context, DataCache, Part
 from .memo import Memo
+
+if TYPE_CHECKING:  # the predictor brings the kernel's machinery: imported when a model needs it (Context)
+    from ..execute.predictor import SandboxedPredictor
 
 __all__ = ["evaluate", "DataCache", "Memo"]
 PENDING = {"manual", "hidden"}   # parts whose points come later: from the instructor, or after hand-in

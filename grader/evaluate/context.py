@@ -14,10 +14,10 @@ from __future__ import annotations
 import zlib
 from dataclasses import asdict, dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..execute.predictor import SandboxedPredictor
 from ..harvest import Harvest
 from ..rubric import CheckSpec, Question, Rubric, alternatives
 from . import models as model_files
@@ -25,6 +25,9 @@ from .memo import Memo, file_digest
 from .models import ModelInfo
 from .data import Dataset, get_kind
 from .picker import Pick, pick, pick_all, values_per_sample
+
+if TYPE_CHECKING:
+    from ..execute.predictor import SandboxedPredictor
 
 
 class DataCache:
@@ -75,7 +78,10 @@ class Context:
         self.harvest, self.rubric, self.data, self.lang = harvest, rubric, data, lang
         self.reference = reference          # "Q4#0" -> measured value; None while grading the reference
         self.memo = memo or Memo()
-        self.predictor = predictor or SandboxedPredictor()  # started only if a model with code of its own is called
+        if predictor is None:  # started only if a model with code of its own is called
+            from ..execute.predictor import SandboxedPredictor
+            predictor = SandboxedPredictor()
+        self.predictor = predictor
         self.measured: dict[str, float] = {}
         self.refused: list[str] = []
         self.picks: dict[str, Pick] = {}    # question id -> the model judged there (its first check's)

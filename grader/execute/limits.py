@@ -18,9 +18,23 @@ import os
 import signal
 import time
 import uuid
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+@dataclass
+class Limits:
+    """What the kernel may use; the defaults are a rubric's when its ``[limits]`` leaves a key out."""
+    cell_timeout: float = 900.0
+    notebook_timeout: float = 2400.0
+    memory: int = 4 * 1024**3          # bytes, resident memory of the kernel and its children
+    processes: int = 256               # processes and threads of the kernel's tree
+    disk: int = 1024**3                # bytes written to the scratch folder
+    output: int = 1024**2              # bytes of output kept per cell
+    threads: int = 1                   # TensorFlow / BLAS threads in the kernel
 
 
 class Cgroup:
@@ -28,7 +42,7 @@ class Cgroup:
 
     def __init__(self, processes: int, memory: int):
         self.paths: list[Path] = []
-        name = f"grader-{_OWNER}-{uuid.uuid4().hex[:8]}"  # who made it: see _sweep
+        name = f"grader-{_owner()}-{uuid.uuid4().hex[:8]}"  # who made it: see _sweep
         v1 = {"pids": ("pids.max", processes), "memory": ("memory.limit_in_bytes", memory)}
         if (CGROUP_ROOT / "pids").is_dir() or (CGROUP_ROOT / "memory").is_dir():
             for controller, (limit_file, value) in v1.items():
@@ -122,6 +136,7 @@ def _empty_and_remove(path: Path, tries: int) -> None:
             time.sleep(0.05)
 
 
+@lru_cache(maxsize=1)
 def _owner() -> str:
     """This process, as ``pid-starttime``: a pid alone may be reused after the grader died."""
     try:
@@ -130,8 +145,6 @@ def _owner() -> str:
     except Exception:
         return f"{os.getpid()}-0"
 
-
-_OWNER = _owner()
 
 
 def _owner_alive(name: str) -> bool | None:

@@ -28,11 +28,13 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
+from traitlets import Integer
 
 from ..environment import COURSE_PACKAGES
 from ..result import CellRun
 from . import cells as cell_policy
-from .limits import Cgroup, rlimits_for
+from .execution import Execution
+from .limits import Cgroup, Limits, rlimits_for
 from .packages import installed_by, module_of
 from .sandbox import KERNEL_SUPPORT, Sandbox
 
@@ -41,27 +43,6 @@ DATA_INSIDE = "/opt/grader-data"
 INTERRUPT_GRACE = 10.0     # seconds a timed-out cell gets to answer an interrupt
 WATCH_INTERVAL = 0.2
 PROCESS_PRESSURE = 2.0     # seconds of new processes refused without pause before the kernel is stopped
-
-
-@dataclass
-class Limits:
-    cell_timeout: float = 900.0
-    notebook_timeout: float = 2400.0
-    memory: int = 4 * 1024**3          # bytes, resident memory of the kernel and its children
-    processes: int = 256               # processes and threads of the kernel's tree
-    disk: int = 1024**3                # bytes written to the scratch folder
-    output: int = 1024**2              # bytes of output kept per cell
-    threads: int = 1                   # TensorFlow / BLAS threads in the kernel
-
-
-@dataclass
-class Execution:
-    cells: list[CellRun]
-    notebook: nbformat.NotebookNode    # with outputs
-    models_dir: Path
-    cell_of_execution: dict[int, int]  # kernel execution_count -> cell index
-    problems: list[str] = field(default_factory=list)
-    seconds: float = 0.0
 
 
 class _CappedClient(NotebookClient):
@@ -73,7 +54,12 @@ class _CappedClient(NotebookClient):
     never has more than one message of it in the grader's memory.
     """
 
-    output_limit = 1024**2
+    output_limit = Integer(1024**2, help="bytes of output kept per cell").tag(config=True)
+
+    def __init__(self, nb, km=None, **kw):
+        super().__init__(nb, km=km, **kw)
+        self._kept: dict[int, int] = {}   # cell index -> bytes of output kept
+        self._cut: set[int] = set()       # cells whose output was cut
 
     async def _async_cleanup_kernel(self) -> None:
         """nbclient's cleanup, quiet when the kernel's shutdown was already under way.
@@ -175,13 +161,69 @@ def placeholders(notebook: nbformat.NotebookNode, course_packages: list[str]) ->
     return reasons
 
 
-async def _execute(notebook, job_dir, sandbox, limits, config, data_files, progress):
-    started = time.monotonic()
-    notebook = nbformat.from_dict(notebook)  # deep copy: the caller's stays as submitted
+@dataclass
+class _Watch:
+    """Where the run is and which limit stopped it: kept by the cell loop and :func:`_watch`, read after the run.
+
+    A limit's field holds the 1-based number of the cell at which it stopped the kernel; 0 when it did not.
+    """
+    cgroup: Cgroup
+    cell: int | None = None       # index of the cell running now
+    out_of_memory: int = 0
+    too_many_processes: int = 0
+    too_much_disk: int = 0
+
+    def here(self) -> int:
+        return (self.cell or 0) + 1
+
+    def why_dead(self) -> tuple[str, str]:
+        """The error name and message of the running cell when its kernel died."""
+        if not self.out_of_memory and self.cgroup.oom_killed():  # the OS's memory limit struck before the watchdog
+            self.out_of_memory = self.here()
+        if self.out_of_memory:
+            return "OutOfMemory", "the kernel used more memory than allowed and was stopped"
+        if self.too_many_processes:
+            return "ProcessLimit", "the notebook kept starting processes past the limit and was stopped"
+        if self.too_much_disk:
+            return "DiskLimit", "the notebook wrote more data than allowed and was stopped"
+        return "KernelDied", "the kernel died (the process exited or was killed)"
+
+    def problems(self, limits: Limits, refused: int) -> list[str]:
+        """The limits the notebook hit, in words; ``refused``: new processes the cgroup refused."""
+        problems = []
+        if self.too_many_processes:
+            problems.append(f"Too many processes at cell {self.too_many_processes}: the notebook kept starting "
+                            f"processes past the limit of {limits.processes} (a fork bomb?) and was stopped.")
+        elif refused:
+            problems.append(f"The notebook tried to run more than {limits.processes} processes at once; "
+                            f"new processes were refused ({refused} time(s)).")
+        if self.out_of_memory:
+            problems.append(f"Out of memory at cell {self.out_of_memory}: the kernel used more than "
+                            f"{limits.memory / 1024**3:.1f} GiB and was stopped.")
+        if self.too_much_disk:
+            problems.append(f"Disk limit exceeded at cell {self.too_much_disk}: the notebook wrote more than "
+                            f"{limits.disk / 1024**2:.0f} MiB to its folder and was stopped.")
+        return problems
+
+
+@dataclass
+class _Kernel:
+    """The sandboxed kernel of one run, ready to start: its manager and the environment it starts with."""
+    manager: AsyncKernelManager
+    env: dict
+    work: Path                    # its writable folder (its cwd and home)
+    cgroup: Cgroup
+
+    @property
+    def models_dir(self) -> Path:
+        return self.work / ".grader" / "models"
+
+
+def _kernel(job_dir: Path, sandbox: Sandbox, limits: Limits, config: dict, data_files: dict) -> _Kernel:
+    """The kernelspec of the sandboxed kernel in ``job_dir``, its cgroup and its environment."""
     work, connection_dir, spec_dir = (job_dir / "work", job_dir / "connection", job_dir / "kernelspec")
     for folder in (work, connection_dir, spec_dir / "grader"):
         folder.mkdir(parents=True, exist_ok=True)
-    models_dir = work / ".grader" / "models"
     readonly = {str(KERNEL_SUPPORT): KERNEL_SUPPORT_INSIDE}
     kernel_data = {}
     for name, path in data_files.items():
@@ -189,7 +231,7 @@ async def _execute(notebook, job_dir, sandbox, limits, config, data_files, progr
         readonly[str(path)] = inside
         kernel_data[f"{name}_file"] = inside if sandbox.isolated else str(path)
     support = KERNEL_SUPPORT_INSIDE if sandbox.isolated else str(KERNEL_SUPPORT)
-    env = kernel_env(work, support, limits, {"outdir": str(models_dir), **config, **kernel_data})
+    env = kernel_env(work, support, limits, {"outdir": str(work / ".grader" / "models"), **config, **kernel_data})
     cgroup = Cgroup(limits.processes, int(limits.memory * 1.1))  # the watchdog acts first, with a clear message
     argv = sandbox.command(
         [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
@@ -197,77 +239,80 @@ async def _execute(notebook, job_dir, sandbox, limits, config, data_files, progr
         job_dir, work, connection_dir, readonly, rlimits_for(limits, sandbox, cgroup), cgroup.procs_files())
     (spec_dir / "grader" / "kernel.json").write_text(json.dumps(
         {"argv": argv, "display_name": "grader sandbox", "language": "python", "interrupt_mode": "message"}))
+    manager = AsyncKernelManager(kernel_name="grader", connection_file=str(connection_dir / "kernel.json"),
+                                 kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir)]),
+                                 **_transport(connection_dir))
+    return _Kernel(manager, env, work, cgroup)
 
-    km = AsyncKernelManager(kernel_name="grader", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir)]),
-                            **_transport(connection_dir),
-                            connection_file=str(connection_dir / "kernel.json"))
-    client = _CappedClient(notebook, km=km, timeout=int(limits.cell_timeout), allow_errors=True,
-                           interrupt_on_timeout=False, startup_timeout=120, record_timing=False,
-                           shutdown_kernel="immediate")
-    client.output_limit, client._kept, client._cut = limits.output, {}, set()
+
+async def _execute(notebook, job_dir, sandbox, limits, config, data_files, progress):
+    started = time.monotonic()
+    notebook = nbformat.from_dict(notebook)  # deep copy: the caller's stays as submitted
+    kernel = _kernel(job_dir, sandbox, limits, config, data_files)
     runs = [CellRun(index=i, status="not_run") for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
     by_index = {run.index: run for run in runs}
-    state = {"cell": None, "oom": False, "disk": False, "procs": False, "peak": 0, "cgroup": cgroup}
+    watch = _Watch(kernel.cgroup)
+
+    def on_cell_execute(cell, cell_index):
+        watch.cell, by_index[cell_index].status = cell_index, "running"
+        progress({"event": "cell", "cell": cell_index})
+
+    client = _CappedClient(notebook, km=kernel.manager, timeout=int(limits.cell_timeout), allow_errors=True,
+                           interrupt_on_timeout=False, startup_timeout=120, record_timing=False,
+                           shutdown_kernel="immediate", output_limit=limits.output, on_cell_execute=on_cell_execute)
     problems: list[str] = []
+    with open(job_dir / "kernel.log", "wb") as kernel_log:
+        async def run_cells():
+            async with client.async_setup_kernel(env=kernel.env, cwd=str(kernel.work), stdout=kernel_log,
+                                                 stderr=kernel_log):
+                watchdog = asyncio.ensure_future(_watch(kernel.manager, limits, job_dir, watch))
+                try:
+                    for run in runs:
+                        if not await _run_cell(client, notebook.cells[run.index], run, limits, watch, progress):
+                            break
+                finally:
+                    watchdog.cancel()
 
-    kernel_log = open(job_dir / "kernel.log", "wb")
-
-    async def run_cells():
-        async with client.async_setup_kernel(env=env, cwd=str(work), stdout=kernel_log, stderr=kernel_log):
-            watchdog = asyncio.ensure_future(_watch(km, limits, job_dir, state))
-            try:
-                for run in runs:
-                    if not await _run_cell(client, km, notebook.cells[run.index], run, limits, state, progress):
-                        break
-            finally:
-                watchdog.cancel()
-
-    try:
-        await asyncio.wait_for(run_cells(), timeout=limits.notebook_timeout)
-    except asyncio.TimeoutError:
-        index = state["cell"]
-        if index is not None and by_index[index].status == "running":
-            by_index[index].status, by_index[index].error_name = "timeout", "NotebookDeadline"
-            by_index[index].error_message = f"the notebook passed its {limits.notebook_timeout:.0f} s deadline"
-        problems.append(f"The notebook passed its deadline of {limits.notebook_timeout:.0f} s"
-                        + (f" at cell {index + 1}" if index is not None else "") + "; the remaining cells did not run.")
-    except Exception as error:  # the kernel could not start, or nbclient failed
-        problems.append(f"The kernel failed: {type(error).__name__}: {error}"[:500])
-    finally:
-        await _kill(km)
-        refused = cgroup.processes_refused()
-        cgroup.close()
-        kernel_log.close()
-    if state["procs"]:
-        problems.append(f"Too many processes at cell {state['procs']}: the notebook kept starting processes "
-                        f"past the limit of {limits.processes} (a fork bomb?) and was stopped.")
-    elif refused:
-        problems.append(f"The notebook tried to run more than {limits.processes} processes at once; "
-                        f"new processes were refused ({refused} time(s)).")
+        try:
+            await asyncio.wait_for(run_cells(), timeout=limits.notebook_timeout)
+        except asyncio.TimeoutError:
+            problems.append(_past_deadline(by_index.get(watch.cell), limits))
+        except Exception as error:  # the kernel could not start, or nbclient failed
+            problems.append(f"The kernel failed: {type(error).__name__}: {error}"[:500])
+        finally:
+            await _kill(kernel.manager)
+            refused = kernel.cgroup.processes_refused()
+            kernel.cgroup.close()
+    problems += watch.problems(limits, refused)
     for run in runs:
         if run.status == "running":
             run.status = "not_run"
-    if state["oom"]:
-        problems.append(f"Out of memory at cell {state['oom']}: the kernel used more than "
-                        f"{limits.memory / 1024**3:.1f} GiB and was stopped.")
-    if state["disk"]:
-        problems.append(f"Disk limit exceeded at cell {state['disk']}: the notebook wrote more than "
-                        f"{limits.disk / 1024**2:.0f} MiB to its folder and was stopped.")
     cell_of_execution = {cell.execution_count: i for i, cell in enumerate(notebook.cells)
                          if cell.cell_type == "code" and cell.get("execution_count")}
-    return Execution(runs, notebook, models_dir, cell_of_execution, problems, time.monotonic() - started)
+    return Execution(runs, notebook, kernel.models_dir, cell_of_execution, problems, time.monotonic() - started)
 
 
-async def _run_cell(client, km, cell, run, limits, state, progress) -> bool:
-    """Run one cell into ``run``; False when the kernel is gone and the run must stop."""
+def _past_deadline(running: CellRun | None, limits: Limits) -> str:
+    """The notebook's deadline struck while ``running`` ran: that cell timed out; the problem in words."""
+    if running is not None and running.status == "running":
+        running.status, running.error_name = "timeout", "NotebookDeadline"
+        running.error_message = f"the notebook passed its {limits.notebook_timeout:.0f} s deadline"
+    return (f"The notebook passed its deadline of {limits.notebook_timeout:.0f} s"
+            + (f" at cell {running.index + 1}" if running is not None else "") + "; the remaining cells did not run.")
+
+
+async def _run_cell(client, cell, run, limits, watch: _Watch, progress) -> bool:
+    """Run one cell into ``run``; False when the kernel is gone and the run must stop.
+
+    The client's ``on_cell_execute`` hook marks it running; its end is reported here, since nbclient's
+    ``on_cell_executed`` does not fire after a timeout or a dead kernel.
+    """
     source, skipped = cell_policy.sanitize(cell.source)
     if skipped:
         run.note = "skipped: " + "; ".join(skipped)
     if all(line.strip() in ("", "pass") for line in source.splitlines()):
         run.status = "skipped" if skipped else "ok"  # nothing left to run
         return True
-    state["cell"], run.status = run.index, "running"
-    progress({"event": "cell", "cell": run.index})
     original, cell.source = cell.source, source
     started = time.monotonic()
     try:
@@ -280,18 +325,12 @@ async def _run_cell(client, km, cell, run, limits, state, progress) -> bool:
     except CellTimeoutError:
         run.status, run.error_name = "timeout", "CellTimeout"
         run.error_message = f"the cell ran longer than {limits.cell_timeout:.0f} s and was stopped"
-        if not await _interrupt(client, km):
+        if not await _interrupt(client):
             run.error_message += "; it ignored the interrupt, so the kernel was stopped"
             return False
     except DeadKernelError:
-        if not state["oom"] and state["cgroup"].oom_killed():  # the OS's memory limit struck before the watchdog
-            state["oom"] = run.index + 1
         run.status = "killed"
-        run.error_name, run.error_message = (
-            ("OutOfMemory", "the kernel used more memory than allowed and was stopped") if state["oom"] else
-            ("ProcessLimit", "the notebook kept starting processes past the limit and was stopped") if state["procs"]
-            else ("DiskLimit", "the notebook wrote more data than allowed and was stopped") if state["disk"]
-            else ("KernelDied", "the kernel died (the process exited or was killed)"))
+        run.error_name, run.error_message = watch.why_dead()
         return False
     finally:
         cell.source = original
@@ -300,9 +339,9 @@ async def _run_cell(client, km, cell, run, limits, state, progress) -> bool:
     return True
 
 
-async def _interrupt(client, km) -> bool:
+async def _interrupt(client) -> bool:
     """Interrupt the kernel; True when it answers again within the grace period."""
-    await km.interrupt_kernel()
+    await client.km.interrupt_kernel()
     probe = client.kc.execute("", silent=True, store_history=False)
     deadline = time.monotonic() + INTERRUPT_GRACE
     while time.monotonic() < deadline:
@@ -315,11 +354,11 @@ async def _interrupt(client, km) -> bool:
     return False
 
 
-async def _watch(km, limits: Limits, job_dir: Path, state: dict):
+async def _watch(km, limits: Limits, job_dir: Path, watch: _Watch):
     """Stop the kernel when its process tree holds too much memory, keeps hitting the process
     limit (a fork bomb) or its folder holds too much data."""
     ticks, refused_before, pressed = 0, 0, 0
-    cgroup = state["cgroup"]
+    cgroup = watch.cgroup
     while True:
         await asyncio.sleep(WATCH_INTERVAL)
         ticks += 1
@@ -339,13 +378,12 @@ async def _watch(km, limits: Limits, job_dir: Path, state: dict):
             if count > 2 * limits.processes:  # nothing refuses them: stop it now
                 pressed = int(PROCESS_PRESSURE / WATCH_INTERVAL)
         pressed = pressed + 1 if at_limit else 0
-        state["peak"] = max(state["peak"], rss)
         if pressed * WATCH_INTERVAL >= PROCESS_PRESSURE:
-            state["procs"] = (state["cell"] or 0) + 1
+            watch.too_many_processes = watch.here()
         elif rss > limits.memory:
-            state["oom"] = (state["cell"] or 0) + 1
+            watch.out_of_memory = watch.here()
         elif ticks % 5 == 0 and folder_size(job_dir, limits.disk) > limits.disk:
-            state["disk"] = (state["cell"] or 0) + 1
+            watch.too_much_disk = watch.here()
         else:
             continue
         await _kill(km)

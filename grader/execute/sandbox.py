@@ -48,6 +48,7 @@ KERNEL_SUPPORT = Path(__file__).parent / "kernel"
 SANDBOX_UID = 1000             # the kernel's uid inside bubblewrap's user namespace
 UNSHARE_UID = 2_000_000        # the kernel's real uid at the unshare level: no user of the host has it
 LEVELS = ("bubblewrap", "unshare", "none")
+CHOICES = ("auto", *LEVELS)  # what --sandbox accepts
 
 # /etc entries a Python/TensorFlow/matplotlib kernel reads; nothing else of /etc is visible.
 ETC_ALLOWED = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "nsswitch.conf", "host.conf", "hosts",
@@ -279,7 +280,7 @@ def detect(requested: str = "auto") -> Sandbox:
 
     Raises RuntimeError when the requested level cannot work on this machine.
     """
-    if requested not in ("auto", *LEVELS):
+    if requested not in CHOICES:
         raise RuntimeError(f"unknown sandbox level {requested!r} (auto, {', '.join(LEVELS)})")
     reasons = []
     for level in LEVELS[:-1]:

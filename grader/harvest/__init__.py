@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..execute.runner import Execution
+from ..execute.execution import Execution
 from ..result import CellRun
 from .answers import Section, find_sections
 from .environment import read_environment

@@ -24,7 +24,6 @@ class ModelVersion:
     path: Path | None               # None when the kernel could not save it
     cell: int | None                # notebook cell after which it was saved
     names: list[str] = field(default_factory=list)    # variable names it was seen under
-    seen_cells: list[int] = field(default_factory=list)
     fits: list[dict] = field(default_factory=list)    # training runs: cell, params, history
     flavour: str = "keras3"
     error: str = ""
@@ -72,7 +71,6 @@ def manifest_records(models_dir: Path, cell_of_execution: dict[int, int]) -> Ite
 def read_models(models_dir: Path, cell_of_execution: dict[int, int]) -> list[ModelVersion]:
     """Every saved model version, in the order they were saved."""
     names: dict[int, list[str]] = {}
-    seen: dict[int, list[int]] = {}
     fits: dict[int, list[dict]] = {}
     versions: list[ModelVersion] = []
     for record, cell in manifest_records(models_dir, cell_of_execution):
@@ -85,8 +83,6 @@ def read_models(models_dir: Path, cell_of_execution: dict[int, int]) -> list[Mod
             for name in (given if isinstance(given, list) else [])[:20]:
                 if isinstance(name, str) and name[:100] not in names.setdefault(model, []):
                     names[model].append(name[:100])
-            if cell is not None:
-                seen.setdefault(model, []).append(cell)
         elif event == "fit":
             history, params = _history(record.get("history")), record.get("params")
             if history:
@@ -95,13 +91,12 @@ def read_models(models_dir: Path, cell_of_execution: dict[int, int]) -> list[Mod
         elif event == "version":
             number = sum(1 for v in versions if v.model == model) + 1
             versions.append(ModelVersion(model, number, _model_file(models_dir, record.get("file")), cell,
-                                         list(names.get(model, [])), list(seen.get(model, [])),
+                                         list(names.get(model, [])),
                                          list(fits.get(model, [])),
                                          "legacy" if record.get("flavour") == "legacy" else "keras3",
                                          str(record.get("error", ""))[:500]))
     for version in versions:  # names and fits seen after a version was saved still describe it
         version.names = names.get(version.model, version.names)
-        version.seen_cells = sorted(set(seen.get(version.model, [])))
         version.fits = [f for f in fits.get(version.model, []) if f["cell"] is None or version.cell is None
                         or f["cell"] <= version.cell]
     return versions
