@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import rubric as rubrics
-from .grade import Job, grade
+from .grade import Job, execute_ahead, grade
 from .late import stamp
 from .result import Result, load_result, write_json_atomic
 
@@ -133,9 +133,11 @@ def reference_values(rubric, template: Job, progress=None, executor: Executor | 
     It is graded once per seed and kept in the cache (``<cache>/reference/<name>``):
     a second run with the same seed re-uses it without running anything. Given
     an ``executor``, it runs there, so the driver never imports TensorFlow and
-    the worker that measured it keeps TensorFlow warm for the submissions. It
-    runs alone, before any student's notebook: no student code may slow it
-    into a timeout, since its result is kept and anchors every band.
+    the worker that measured it keeps TensorFlow warm for the submissions. Its
+    notebook runs alone, before any student's notebook: no student code may
+    slow it into a timeout, since its result is kept and anchors every band.
+    When only its saved models are left to measure, a student's notebook may
+    run meanwhile (:func:`start_execution`).
     """
     if not rubric.reference.is_file():
         raise BatchError(f"{rubric.path}: the reference notebook {rubric.reference} does not exist")
@@ -174,6 +176,22 @@ def run_job(job: Job, queue=None) -> Result:
         return in_helper_thread(grade, job, _reporter(job, queue))
     except Exception as error:
         return failed_result(job, f"The grader failed on this submission: {type(error).__name__}: {error}")
+
+
+def start_execution(job: Job, queue=None) -> threading.Thread:
+    """Run ``job``'s notebook in a helper thread and save its execution, for :func:`run_job` to re-use.
+
+    The driver measures the reference meanwhile. A failure here is left to ``run_job``, which then runs
+    the notebook itself and reports what went wrong.
+    """
+    def target():
+        try:
+            execute_ahead(_pinned(job), _reporter(job, queue))
+        except Exception:
+            pass
+    thread = threading.Thread(target=target, name="grader-ahead", daemon=True)
+    thread.start()
+    return thread
 
 
 def in_helper_thread(fn, *args):

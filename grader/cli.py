@@ -13,7 +13,8 @@ from pathlib import Path
 
 from . import rubric as rubrics
 from .batch import (MANUAL_SCORES, BatchError, default_workers, die_with_parent, grade_all, local_executor,
-                    read_manual_scores, reference_job, reference_values, run_job, run_seed, safe_id)
+                    read_manual_scores, reference_job, reference_values, run_job, run_seed, safe_id,
+                    start_execution)
 from .grade import Job
 from .pack import SEEDS
 from .result import Result
@@ -215,16 +216,6 @@ def _template(args, rubric, seed: int, workers: int) -> Job:
                sandbox=args.sandbox, threads=threads, cache_dir=str(_cache_dir()))
 
 
-def _prepare(args, submissions_folder: Path, workers: int, executor=None, queue=None, progress=None):
-    """Rubric, manual scores and the job template with the reference's measured values.
-
-    Without ``executor`` the reference is graded in this process; with one,
-    on a worker (see :func:`grader.batch.reference_values`).
-    """
-    rubric, manual, template = _settings(args, submissions_folder, workers)
-    return rubric, manual, _with_reference(rubric, template, executor, queue, progress)
-
-
 def _settings(args, submissions_folder: Path, workers: int):
     """Everything checked before any notebook runs or any worker starts: fails fast on bad input."""
     rubric = rubrics.load(args.assignment)
@@ -378,7 +369,12 @@ def cmd_grade(args) -> int:
             if args.cluster:
                 _check_cluster(pool.client, args, template)
             if reference is None:
+                # one notebook at a time, in this process: the first one runs while the reference is measured
+                ahead = None if workers > 1 or args.cluster else _overlap_reference(
+                    rubric, job_for(template, next(iter(found))), queue)
                 template = _with_reference(rubric, template, executor, queue, progress)
+                if ahead:
+                    ahead.join()
                 progress.forget("reference")
                 todo = still_to_grade(template)
             progress.note(f"Grading {len(todo)} submission(s) of {rubric.name} with "
@@ -544,18 +540,37 @@ def cmd_check(args) -> int:
         args.assignment = rubric_for_check(args.pack, args.assignment)
     elif not args.assignment:
         raise BatchError("give --pack PACK (the assignment's student pack) or --assignment NAME")
-    rubric, manual, template = _prepare(args, args.notebook.parent, 1)
+    rubric, manual, template = _settings(args, args.notebook.parent, 1)
     from dataclasses import replace
     sid = safe_id(args.notebook.stem)
     job = replace(template, submission=sid, notebook=str(args.notebook), out_dir=str(args.out / sid),
                   manual=manual.get(sid, {}))
     from .progress import Progress
     progress = Progress(1)
+    ahead = _overlap_reference(rubric, job, _Forward(progress))
+    job = replace(job, reference=_with_reference(rubric, template, progress=progress).reference)
+    progress.forget("reference")
+    if ahead:
+        ahead.join()
     result = run_job(job, _Forward(progress))
     from .report import format_table
     print(format_table(result, args.lang))
     print(f"\nReport: {args.out / sid / 'report.html'}")
     return 0
+
+
+def _overlap_reference(rubric, job: Job, queue) -> threading.Thread | None:
+    """Start ``job``'s notebook now when the reference only needs measuring on this run's seed; join it before
+    grading ``job``, which re-uses the saved execution.
+
+    The reference's measurement (TensorFlow imported, its saved models measured) then overlaps the student's
+    kernel instead of preceding it. A reference whose notebook must run first runs alone (see
+    :func:`grader.batch.reference_values`); a pack's has nothing to measure.
+    """
+    from .grade import needs_execution
+    if rubric.pack is not None or needs_execution(reference_job(rubric, job)) or not needs_execution(job):
+        return None
+    return start_execution(job, queue)
 
 
 class _Forward:

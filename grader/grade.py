@@ -230,15 +230,7 @@ def grade(job: Job, progress=None) -> Result:
         progress({"event": "reused"})
         return previous
 
-    execution = _saved_execution(given.out, given.execution_key) if given.notebook is not None else None
-    if given.notebook is not None and execution is None:
-        if uses_models(given.rubric):  # the evaluator's imports run while the notebook does
-            from .execute.warmup import warm_up
-            warm_up()
-        execution = _execute(job, given.rubric, given.notebook, given.sandbox, given.limits, given.out,
-                             given.execution_key, progress)
-    elif execution is not None:
-        progress({"event": "reused_execution"})
+    execution = _execution(job, given, progress)
     progress({"event": "evaluate"})
     evaluated = time.monotonic()
     result = _evaluate(job, given, execution)
@@ -249,6 +241,31 @@ def grade(job: Job, progress=None) -> Result:
     result.fingerprint = fingerprint
     write_outputs(result, given.out, job.lang)
     return result
+
+
+def execute_ahead(job: Job, progress=None) -> None:
+    """Run ``job``'s notebook now, without its reference's values, and save the execution for :func:`grade`.
+
+    A driver calls it in a helper thread while it measures the reference, so that the reference's
+    measurement (TensorFlow imported, its saved models measured on the run's seed) overlaps the
+    student's kernel instead of preceding it; ``grade`` then re-uses the saved execution.
+    """
+    _execution(job, _inputs(job), progress or (lambda event: None))
+
+
+def _execution(job: Job, given: _Inputs, progress) -> Execution | None:
+    """The notebook's execution: the one saved with the same inputs, else a new one; None when unreadable."""
+    if given.notebook is None:
+        return None
+    execution = _saved_execution(given.out, given.execution_key)
+    if execution is not None:
+        progress({"event": "reused_execution"})
+        return execution
+    if uses_models(given.rubric):  # the evaluator's imports run while the notebook does
+        from .execute.warmup import warm_up
+        warm_up()
+    return _execute(job, given.rubric, given.notebook, given.sandbox, given.limits, given.out,
+                    given.execution_key, progress)
 
 
 def _execute(job, rubric, notebook, sandbox, limits, out, execution_key, progress) -> Execution:
