@@ -194,6 +194,24 @@ def main(argv=None) -> int:
         return 1
 
 
+def run() -> None:
+    """The ``grader`` command: :func:`main`, then a quick exit once TensorFlow is loaded.
+
+    The interpreter's own teardown of TensorFlow (thousands of modules, its native destructors) takes
+    seconds after the work is done. Exit handlers still run and the output is flushed; only that
+    teardown is skipped, and only when no other non-daemon thread is left to wait for.
+    """
+    code = main()
+    others = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    if "tensorflow" in sys.modules and not others:
+        import atexit
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 def _writable(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
