@@ -230,17 +230,21 @@ def grade(job: Job, progress=None) -> Result:
         progress({"event": "reused"})
         return previous
 
-    execution = _execution(job, given, progress)
+    ahead = _AHEAD.pop((given.out, given.execution_key), None)  # run for this grade, so its time counts
+    execution = ahead or _execution(job, given, progress)
     progress({"event": "evaluate"})
     evaluated = time.monotonic()
     result = _evaluate(job, given, execution)
     stamp(result, given.rubric.late, job.intake, Path(job.notebook), job.lang)
     result.timings = {"execute": round(execution.seconds, 2) if execution else 0.0,
                       "evaluate": round(time.monotonic() - evaluated, 2),
-                      "total": round(time.monotonic() - started, 2)}
+                      "total": round(time.monotonic() - started + (ahead.seconds if ahead else 0.0), 2)}
     result.fingerprint = fingerprint
     write_outputs(result, given.out, job.lang)
     return result
+
+
+_AHEAD: dict[tuple[Path, str], Execution] = {}  # (out folder, execution key) -> run by execute_ahead, for grade
 
 
 def execute_ahead(job: Job, progress=None) -> None:
@@ -248,9 +252,12 @@ def execute_ahead(job: Job, progress=None) -> None:
 
     A driver calls it in a helper thread while it measures the reference, so that the reference's
     measurement (TensorFlow imported, its saved models measured on the run's seed) overlaps the
-    student's kernel instead of preceding it; ``grade`` then re-uses the saved execution.
+    student's kernel instead of preceding it; ``grade`` then takes this execution as its own.
     """
-    _execution(job, _inputs(job), progress or (lambda event: None))
+    given = _inputs(job)
+    execution = _execution(job, given, progress or (lambda event: None))
+    if execution is not None:
+        _AHEAD[(given.out, given.execution_key)] = execution
 
 
 def _execution(job: Job, given: _Inputs, progress) -> Execution | None:

@@ -8,6 +8,7 @@ here by stand-ins that record the order of events, so these tests take no time; 
 bench/overhead.py.
 """
 import threading
+from dataclasses import replace
 
 import nbformat
 import pytest
@@ -15,6 +16,8 @@ import pytest
 import grader.batch
 import grader.grade
 from grader.cli import main
+from grader.execute.runner import Execution
+from grader.grade import Job, execute_ahead, grade
 from grader.result import Check, Result
 
 RUBRIC = """
@@ -35,7 +38,8 @@ MEASURED = {"Q1#0": {"metric": "exact_accuracy", "value": 0.9}}
 def assignment(tmp_path, monkeypatch):
     (tmp_path / "rubric.toml").write_text(RUBRIC)
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_markdown_cell("127")]
+    notebook.cells = [nbformat.v4.new_markdown_cell("**Q1** The largest number with 7 bits?"),
+                      nbformat.v4.new_markdown_cell("127")]
     nbformat.write(notebook, tmp_path / "reference.ipynb")
     (tmp_path / "submissions").mkdir()
     nbformat.write(notebook, tmp_path / "submissions" / "ana.ipynb")
@@ -96,3 +100,21 @@ def test_a_reference_whose_notebook_must_run_runs_alone_first(assignment, monkey
     assert main([*COMMANDS[command](assignment), "--lang", "en"]) == 0
     assert recorder.events == ["reference measured", "ana graded"]
     assert recorder.references == [MEASURED]
+
+
+def test_a_notebook_run_ahead_is_graded_once_and_its_time_counted(assignment, monkeypatch):
+    runs, events = [], []
+
+    def execute(job, rubric, notebook, sandbox, limits, out, key, progress):
+        runs.append(job.submission)
+        return Execution([], notebook, out / "models", {}, [], seconds=5.0)
+    monkeypatch.setattr(grader.grade, "_execute", execute)
+    job = Job(submission="ana", notebook=str(assignment / "submissions" / "ana.ipynb"),
+              assignment=str(assignment / "rubric.toml"), out_dir=str(assignment / "out" / "ana"), seed=1, lang="en",
+              cache_dir=str(assignment / "cache"))
+    execute_ahead(job, events.append)
+    result = grade(replace(job, reference={}), events.append)
+    assert runs == ["ana"]
+    assert {"event": "reused_execution"} not in events  # it was not run by an earlier grading
+    assert (result.score, result.timings["execute"]) == (1, 5.0)
+    assert result.timings["total"] >= 5.0
