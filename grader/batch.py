@@ -179,7 +179,7 @@ def run_job(job: Job, queue=None) -> Result:
 
 
 def start_execution(job: Job, queue=None) -> threading.Thread:
-    """Run ``job``'s notebook in a helper thread and save its execution, for :func:`run_job` to re-use.
+    """Run ``job``'s notebook in a helper thread, for :func:`run_job` to take as its execution.
 
     The driver measures the reference meanwhile. A failure here is left to ``run_job``, which then runs
     the notebook itself and reports what went wrong.

@@ -579,7 +579,7 @@ def cmd_check(args) -> int:
 
 def _overlap_reference(rubric, job: Job, queue) -> threading.Thread | None:
     """Start ``job``'s notebook now when the reference only needs measuring on this run's seed; join it before
-    grading ``job``, which re-uses the saved execution.
+    grading ``job``, which takes that execution as its own.
 
     The reference's measurement (TensorFlow imported, its saved models measured) then overlaps the student's
     kernel instead of preceding it. A reference whose notebook must run first runs alone (see
