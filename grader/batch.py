@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import rubric as rubrics
 from .execute.warmup import cores, pin_threads
-from .grade import Job, current_result, grade, needs_execution, write_outputs
+from .grade import Job, current_result, execute_ahead, grade, needs_execution, write_outputs
 from .late import stamp
 from .report import write_class_files
 from .report.i18n import localized
@@ -136,9 +136,11 @@ def reference_values(rubric, template: Job, progress=None, executor: Executor | 
     It is graded once per seed and kept in the cache (``<cache>/reference/<name>``):
     a second run with the same seed re-uses it without running anything. Given
     an ``executor``, it runs there, so the driver never imports TensorFlow and
-    the worker that measured it keeps TensorFlow warm for the submissions. It
-    runs alone, before any student's notebook: no student code may slow it
-    into a timeout, since its result is kept and anchors every band.
+    the worker that measured it keeps TensorFlow warm for the submissions. Its
+    notebook runs alone, before any student's notebook: no student code may
+    slow it into a timeout, since its result is kept and anchors every band.
+    When only its saved models are left to measure, a student's notebook may
+    run meanwhile (:func:`start_execution`).
     """
     if not rubric.reference.is_file():
         raise BatchError(f"{rubric.path}: the reference notebook {rubric.reference} does not exist")
@@ -176,6 +178,35 @@ def run_job(job: Job, queue=None) -> Result:
         return in_helper_thread(grade, job, _reporter(job, queue))
     except Exception as error:
         return failed_result(job, f"The grader failed on this submission: {type(error).__name__}: {error}")
+
+
+def start_execution(job: Job, queue=None) -> threading.Thread:
+    """Run ``job``'s notebook in a helper thread, for :func:`run_job` to take as its execution.
+
+    The driver measures the reference meanwhile. A failure here is left to ``run_job``, which then runs
+    the notebook itself and reports what went wrong.
+    """
+    def target():
+        try:
+            execute_ahead(_pinned(job), _reporter(job, queue))
+        except Exception:
+            pass
+    thread = threading.Thread(target=target, name="grader-ahead", daemon=True)
+    thread.start()
+    return thread
+
+
+def overlap_reference(rubric, job: Job, queue) -> threading.Thread | None:
+    """Start ``job``'s notebook now when the reference only needs measuring on this run's seed; join the
+    thread before grading ``job``, which takes that execution as its own.
+
+    The reference's measurement (TensorFlow imported, its saved models measured) then overlaps the student's
+    kernel instead of preceding it. A reference whose notebook must run first runs alone (see
+    :func:`reference_values`); a pack's has nothing to measure.
+    """
+    if rubric.pack is not None or needs_execution(reference_job(rubric, job)) or not needs_execution(job):
+        return None
+    return start_execution(job, queue)
 
 
 def in_helper_thread(fn, *args):
@@ -396,8 +427,13 @@ class ClassRun:
             if problem:
                 raise BatchError(f"{cluster}: {problem}")
             if made.reference is None:
+                # one notebook at a time, in this process: the first one runs while the reference is measured
+                ahead = None if made.workers > 1 or cluster else overlap_reference(
+                    self.batch.rubric, self.batch.jobs(made.template)[0], pool.queue)
                 made = after_reference(self.batch, made, with_reference(self.batch.rubric, made.template,
                                                                         self.progress, pool)[1])
+                if ahead:
+                    ahead.join()
                 self.progress.forget("reference")
                 self._start(made)
             self.progress.note(f"Grading {len(made.todo)} submission(s) of {self.batch.rubric.name} with "

@@ -12,12 +12,13 @@ import os
 import secrets
 import sys
 import tempfile
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 from . import rubric as rubrics
-from .batch import (MANUAL_SCORES, Batch, BatchError, ClassRun, default_workers, read_manual_scores,
-                    reference_values, run_job, run_seed, safe_id, with_reference)
+from .batch import (MANUAL_SCORES, Batch, BatchError, ClassRun, default_workers, overlap_reference,
+                    read_manual_scores, reference_values, run_job, run_seed, safe_id, with_reference)
 from .execute.sandbox import CHOICES
 from .grade import Job
 from .pack import SEEDS
@@ -206,6 +207,24 @@ def main(argv=None) -> int:
         return 1
 
 
+def run() -> None:
+    """The ``grader`` command: :func:`main`, then a quick exit once TensorFlow is loaded.
+
+    The interpreter's own teardown of TensorFlow (thousands of modules, its native destructors) takes
+    seconds after the work is done. Exit handlers still run and the output is flushed; only that
+    teardown is skipped, and only when no other non-daemon thread is left to wait for.
+    """
+    code = main()
+    others = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    if "tensorflow" in sys.modules and not others:
+        import atexit
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 def _writable(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -314,10 +333,14 @@ def cmd_check(args) -> int:
     from .pool import Forward
     from .progress import Progress
     progress = Progress(1)
-    template = with_reference(rubric, template, Progress(1))[0]
     sid = safe_id(args.notebook.stem)
     job = replace(template, submission=sid, notebook=str(args.notebook), out_dir=str(args.out / sid),
                   manual=manual.get(sid, {}))
+    ahead = overlap_reference(rubric, job, Forward(progress.event))  # runs while the reference is measured
+    job = replace(job, reference=with_reference(rubric, template, progress)[0].reference)
+    progress.forget("reference")
+    if ahead:
+        ahead.join()
     result = run_job(job, Forward(progress.event))
     from .report import format_table
     print(format_table(result, args.lang))

@@ -4,8 +4,8 @@
 
 BEFORE and AFTER are two ``--out`` folders of ``grader grade`` (or folders holding several of them).
 ``timings`` and each cell's ``duration`` differ from run to run; ``fingerprint`` holds the cache
-keys, which a change of how they are made changes on purpose. Everything else must be equal. Prints each difference and exits 1
-when there is one.
+keys, which a change of how they are made changes on purpose. Everything else must be equal. Prints
+each difference and exits 1 when there is one.
 
 A refactoring's check: grade submissions/ with ``--seed 1 --workers 1`` before and after, each with
 a fresh cache (``XDG_CACHE_HOME=$(mktemp -d)``), then run this on the two folders. A notebook that

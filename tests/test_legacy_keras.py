@@ -91,3 +91,24 @@ def test_a_keras2_notebook_is_run_saved_and_judged_with_legacy_keras(tmp_path):
     model, info = models.load(out / "old" / "models" / saved[-1])
     assert type(model).__module__.startswith("tf_keras")    # judged with the Keras that built it
     assert info.summary() == "SimpleRNN(4, tanh) → Dense(2, relu) → Dense(1, sigmoid)"
+
+
+STARTUP = """
+import json, os, sys
+os.environ["GRADER_KERNEL"] = json.dumps({"outdir": sys.argv[1]})
+sys.path.insert(0, sys.argv[2])
+from IPython.core.interactiveshell import InteractiveShell
+import grader_kernel
+grader_kernel.load_ipython_extension(InteractiveShell.instance())
+print(json.dumps(sorted({name.split(".")[0] for name in sys.modules} & {"keras", "tf_keras", "tensorflow"})))
+"""
+
+
+def test_a_keras3_kernel_starts_without_keras_tensorflow_or_legacy_keras(tmp_path):
+    """The kernel's start-up loads no Keras: a notebook pays for what it imports, and for tf-keras only with
+    Keras 2 idioms (``import keras`` then takes as long as in plain Python)."""
+    from grader.execute.sandbox import KERNEL_SUPPORT
+    run = subprocess.run([sys.executable, "-c", STARTUP, str(tmp_path), str(KERNEL_SUPPORT)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.splitlines()[-1]) == []
