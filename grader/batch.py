@@ -59,12 +59,13 @@ REVIEWED_PARTS = {"text": "free-text", "model": "model-check"}
 def read_manual_scores(path: Path, rubric) -> dict[str, dict]:
     """submission -> question -> part -> {"points", "comment"}, from the instructor's CSV.
 
-    ``part`` (an optional column) is ``text``, the question's free-text
-    answers, or ``model``, its parts held for a model with code of its own;
+    ``part`` (an optional column) is ``text``, the question's human-review
+    parts (free-text answers), or ``model``, its parts held for a model with code of its own;
     left empty it is ``text`` when the question has free text, else ``model``.
     ``points`` of a ``model`` row may be left empty: the points the model
     measured are confirmed.
     """
+    from .evaluate.checks import declared
     if not path.is_file():
         return {}
     scores: dict[str, dict] = {}
@@ -82,8 +83,8 @@ def read_manual_scores(path: Path, rubric) -> dict[str, dict]:
         if question is None:
             raise BatchError(f"{path}, line {line}: unknown question {row['question']!r} "
                              f"(known: {', '.join(questions)})")
-        reviewable = {"text": sum(c.points for c in question.checks if c.kind == "free_text"),
-                      "model": sum(c.points for c in question.checks if "model" in c.options)}
+        reviewable = {"text": sum(c.points for c in question.checks if declared(c.kind).human_review),
+                      "model": sum(c.points for c in question.checks if declared(c.kind).needs_model)}
         part = (row.get("part") or "").strip().lower() or ("text" if reviewable["text"] or not reviewable["model"]
                                                            else "model")
         if part not in REVIEWED_PARTS:

@@ -120,7 +120,8 @@ def keras_flavour(rubric, notebook) -> bool:
 
 def uses_models(rubric) -> bool:
     """True when some check judges a model, so the evaluation will need Keras."""
-    return any("model" in check.options for question in rubric.questions for check in question.checks)
+    from .evaluate.checks import declared
+    return any(declared(check.kind).needs_model for question in rubric.questions for check in question.checks)
 
 
 def limits_for(rubric, job: Job) -> Limits:
@@ -131,8 +132,9 @@ def limits_for(rubric, job: Job) -> Limits:
 
 
 def data_files(rubric, cache_dir: Path) -> dict:
+    """The file of each data set the notebooks may load offline -> the modules whose ``load_data`` reads it."""
     from .evaluate.data import get_kind
-    return {name: str(get_kind(name).kernel_file(cache_dir)) for name in rubric.datasets}
+    return {str(get_kind(name).kernel_file(cache_dir)): get_kind(name).LOAD_DATA for name in rubric.datasets}
 
 
 def _keys(job: Job, rubric, sandbox: Sandbox, notebook_path: Path, readable: bool, limits: Limits) -> tuple[str, str]:

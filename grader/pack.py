@@ -253,7 +253,7 @@ def read_pack(path: Path) -> Pack:
 
 
 def _unpack(path: Path, content: dict) -> Pack:
-    rubric = rubrics.build(path, content["rubric"], _canonical(content), kinds=rubrics.PACK_KINDS)
+    rubric = rubrics.build(path, content["rubric"], _canonical(content), pack=True)
     handout = content["handout"]
     if handout is not None:
         rubric = replace(rubric, handout=rubrics.handout_cells(handout["text"].encode("utf-8")))

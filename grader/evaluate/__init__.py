@@ -52,7 +52,7 @@ def _judge(spec, question: Question, ctx: Context) -> Part:
     """One check's part; held for review when it judged a model with code of its own."""
     ctx.own_code_judged, ctx.own_code_ran = {}, False
     try:
-        part = KINDS[spec.kind](spec, question, ctx)
+        part = KINDS[spec.kind].run(spec, question, ctx)
     except Exception as error:  # a bug or a bizarre model must not lose the other questions
         part = Part(ctx.text(spec.label) or spec.kind, 0, spec.points, "error",
                     ctx.say("El grader no pudo evaluar esta parte: ", "The grader could not evaluate this part: ")

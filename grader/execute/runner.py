@@ -153,7 +153,8 @@ def execute_notebook(notebook: nbformat.NotebookNode, job_dir: Path, sandbox: Sa
 
     ``course_packages`` are the rubric's (``[environment] packages``): the
     kernel finds them in :data:`grader.environment.COURSE_PACKAGES`, or a
-    placeholder when they could not be installed.
+    placeholder when they could not be installed. ``data_files`` maps each data file
+    the notebook may load offline to the modules whose ``load_data`` returns it.
     """
     config = {"legacy_keras": legacy_keras, "placeholders": placeholders(notebook, course_packages or [])}
     return asyncio.run(_execute(notebook, Path(job_dir), sandbox, limits, config,
@@ -183,13 +184,13 @@ async def _execute(notebook, job_dir, sandbox, limits, config, data_files, progr
         folder.mkdir(parents=True, exist_ok=True)
     models_dir = work / ".grader" / "models"
     readonly = {str(KERNEL_SUPPORT): KERNEL_SUPPORT_INSIDE}
-    kernel_data = {}
-    for name, path in data_files.items():
+    offline_data = []
+    for path, load_data in data_files.items():
         inside = f"{DATA_INSIDE}/{Path(path).name}"
         readonly[str(path)] = inside
-        kernel_data[f"{name}_file"] = inside if sandbox.isolated else str(path)
+        offline_data.append({"file": inside if sandbox.isolated else str(path), "load_data": list(load_data)})
     support = KERNEL_SUPPORT_INSIDE if sandbox.isolated else str(KERNEL_SUPPORT)
-    env = kernel_env(work, support, limits, {"outdir": str(models_dir), **config, **kernel_data})
+    env = kernel_env(work, support, limits, {"outdir": str(models_dir), **config, "offline_data": offline_data})
     cgroup = Cgroup(limits.processes, int(limits.memory * 1.1))  # the watchdog acts first, with a clear message
     argv = sandbox.command(
         [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",

@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..atomic import write_text_atomic
+from .. import bands
 from ..harvest.diagnosis import environment_notes
 from ..result import Check, Result
 from . import figures, i18n
@@ -29,14 +30,12 @@ def _environment():
 
 
 def band_share(value, band: dict) -> float:
-    """Where ``value`` sits from the band's ``zero`` to its ``full``, in percent (the rule of evaluate.bands)."""
+    """Where ``value`` sits from the band's ``zero`` to its ``full``, in percent."""
     try:
         value, zero, full = float(value), float(band["zero"]), float(band["full"])
     except (TypeError, ValueError, KeyError):
         return 0.0
-    if full == zero:
-        return 100.0 if value == full else 0.0
-    return round(100 * min(1.0, max(0.0, (value - zero) / (full - zero))), 1)
+    return round(100 * bands.fraction(value, zero, full), 1)
 
 
 def own_code(check: Check) -> list[tuple[str, str, str]]:

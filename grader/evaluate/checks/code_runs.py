@@ -6,6 +6,9 @@ comments, ``pass``) are not the student's work, so they earn nothing.
 from __future__ import annotations
 
 from ..context import Context, Part
+from .kind import CheckKind
+
+KIND = CheckKind("code_runs", "the student's own cells of the question ran without error")
 
 
 def _has_code(source: str) -> bool:

@@ -7,6 +7,11 @@ from __future__ import annotations
 import unicodedata
 
 from ..context import Context, Part
+from .kind import CheckKind
+
+KIND = CheckKind(
+    "free_text", "a written explanation, for human review", human_review=True,
+    optional={"keywords": dict, "min_words": int})
 
 
 def _plain(text: str) -> str:

@@ -1,5 +1,8 @@
 """A hidden check, as a student pack shows it: its title and points only; it is graded after hand-in."""
 from ..context import Context, Part
+from .kind import CheckKind
+
+KIND = CheckKind("hidden", "a hidden check in a student pack: its title and points only", pack_only=True)
 
 
 def run(spec, question, ctx: Context) -> Part:

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from ..context import Context, Part
 from .model_metric import measure, notes
+from .kind import CheckKind
+
+KIND = CheckKind(
+    "model_comparison", "the models of one kind trained in the section, side by side", needs_model=True,
+    required={"data": str, "metric": str}, optional={"params": dict, "samples": int, "min_models": int},
+    figures=("bars",))
 
 
 def _training(version) -> str:

@@ -1,9 +1,15 @@
 """How well a model does on fresh data, with points from a band."""
 from __future__ import annotations
 
-from .. import bands
+from ... import bands
 from ..context import Context, Part
 from ..data import get_kind, read
+from .kind import CheckKind
+
+KIND = CheckKind(
+    "model_metric", "a metric on fresh data, points by a band", needs_model=True,
+    required={"data": str, "metric": str}, optional={"params": dict, "samples": int, "band": dict},
+    figures=("training_curve",))
 
 
 def training_curve(ctx: Context, chosen) -> list[dict]:

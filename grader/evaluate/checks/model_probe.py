@@ -8,6 +8,12 @@ import numpy as np
 
 from ..context import Context, Part
 from ..data import get_kind, read
+from .kind import CheckKind, NUMBER
+
+KIND = CheckKind(
+    "model_probe", "the model called on a given input", needs_model=True,
+    required={"input": list, "output_shape": list},
+    optional={"expected_rounded": list, "expected": (list, int, float), "tolerance": NUMBER, "data": str})
 
 
 def run(spec, question, ctx: Context) -> Part:

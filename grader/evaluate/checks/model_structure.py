@@ -1,5 +1,10 @@
 """What a model is: its signature, output activation and hidden layer."""
 from ..context import Context, Part
+from .kind import CheckKind
+
+KIND = CheckKind(
+    "model_structure", "the model's output activation and hidden layer", needs_model=True,
+    optional={"output_activation": str, "partial_activations": dict, "hidden": dict})
 
 
 def run(spec, question, ctx: Context) -> Part:

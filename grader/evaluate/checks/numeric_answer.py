@@ -1,6 +1,12 @@
 """A number written in an answer (text, LaTeX or an expression)."""
 from ..context import Context, Part
 from ..numbers import parse_number
+from .kind import CheckKind, NUMBER, TEXT
+
+KIND = CheckKind(
+    "numeric_answer", "a number written in text, LaTeX or as an expression",
+    required={"expected": NUMBER},
+    optional={"tolerance": NUMBER, "context": list, "right": TEXT, "wrong": dict})
 
 
 def _format(value: float) -> str:

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import Dataset
 
+FIGURE = "pred_vs_true"
 METRICS = {"mae": False, "mse": False}
 
 
@@ -28,6 +29,6 @@ def score(dataset: Dataset, predictions) -> dict:
 
 def figure(dataset: Dataset, predictions, metrics: dict) -> dict:
     """Predicted against true sums: a perfect model lies on the diagonal."""
-    return {"kind": "pred_vs_true", "title": "", "data": {
+    return {"kind": FIGURE, "title": "", "data": {
         "true": dataset.y[:400, 0].round(4).tolist(),
         "predicted": np.asarray(predictions, dtype=np.float64).reshape(-1)[:400].round(4).tolist()}}
