@@ -56,6 +56,20 @@ def safe_id(name: str) -> str:
 REVIEWED_PARTS = {"text": "free-text", "model": "model-check"}
 
 
+def reviewable_points(question) -> dict[str, float]:
+    """The most points a reviewer can give in ``question``: its human-review checks' and its model checks'."""
+    from .evaluate.checks import declared
+    return {"text": sum(c.points for c in question.checks if declared(c.kind).human_review),
+            "model": sum(c.points for c in question.checks if declared(c.kind).needs_model)}
+
+
+def reviewed_part(given: str | None, question) -> str:
+    """The part a manual_scores.csv row reviews: as given, else ``text`` when the question has free text (or no
+    model check), else ``model``."""
+    reviewable = reviewable_points(question)
+    return (given or "").strip().lower() or ("text" if reviewable["text"] or not reviewable["model"] else "model")
+
+
 def read_manual_scores(path: Path, rubric) -> dict[str, dict]:
     """submission -> question -> part -> {"points", "comment"}, from the instructor's CSV.
 
@@ -65,7 +79,6 @@ def read_manual_scores(path: Path, rubric) -> dict[str, dict]:
     ``points`` of a ``model`` row may be left empty: the points the model
     measured are confirmed.
     """
-    from .evaluate.checks import declared
     if not path.is_file():
         return {}
     scores: dict[str, dict] = {}
@@ -78,15 +91,13 @@ def read_manual_scores(path: Path, rubric) -> dict[str, dict]:
     for line, row in enumerate(rows, start=2):
         if not {"submission", "question", "points"} <= set(row):
             raise BatchError(f"{path}: needs the columns submission, question, points "
-                             f"(and optionally part, comment)")
+                             f"(and optionally part, comment, reviewer)")
         question = questions.get((row["question"] or "").strip())
         if question is None:
             raise BatchError(f"{path}, line {line}: unknown question {row['question']!r} "
                              f"(known: {', '.join(questions)})")
-        reviewable = {"text": sum(c.points for c in question.checks if declared(c.kind).human_review),
-                      "model": sum(c.points for c in question.checks if declared(c.kind).needs_model)}
-        part = (row.get("part") or "").strip().lower() or ("text" if reviewable["text"] or not reviewable["model"]
-                                                           else "model")
+        reviewable = reviewable_points(question)
+        part = reviewed_part(row.get("part"), question)
         if part not in REVIEWED_PARTS:
             raise BatchError(f"{path}, line {line}: part {row['part']!r} is not text or model")
         text = (row["points"] or "").strip()

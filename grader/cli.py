@@ -1,7 +1,9 @@
-"""The ``grader`` command: grade, check, validate, pack, gradescope, export, assignments, environment."""
+"""The ``grader`` command: grade, check, validate, pack, gradescope, export, review, assignments, environment."""
 from __future__ import annotations
 
 import argparse
+import errno
+import getpass
 import os
 import secrets
 import sys
@@ -105,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--seed", type=int, help="the first of those seeds (default: new ones)")
 
     validate = commands.add_parser("validate", help="check that every reference solution earns full marks")
-    validate.add_argument("--assignment", "-a", help="only this assignment (default: all)")
+    validate.add_argument("--assignment", "-a", help="only this assignment, by name or rubric path (default: all)")
     validate.add_argument("--lang", choices=("es", "en"), default="en")
     validate.add_argument("--junit-xml", type=Path, metavar="PATH",
                           help="also write the result as JUnit XML, for CI (one testsuite per assignment)")
@@ -128,6 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
         target.add_argument("results", type=Path, help="the --out folder of grader grade")
         target.add_argument("--out", "-o", type=Path, help=f"file to write (default: RESULTS/{default})")
         target.set_defaults(default_out=default)
+
+    review = commands.add_parser("review", help="a local web page to score free-text answers and held models, "
+                                                "one question at a time across the class")
+    review.add_argument("results", type=Path, metavar="OUT", help="the --out folder of grader grade")
+    review.add_argument("--manual-scores", type=Path, metavar="CSV",
+                        help="the CSV to write (default: the one grader grade read for OUT)")
+    review.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this "
+                                                             "machine only)")
+    review.add_argument("--port", type=int, default=0, help="port (default: any free one; the address is printed)")
+    review.add_argument("--reviewer", default=getpass.getuser(), help="name in the reviewer column (default: "
+                                                                      "your user name; the page can change it)")
+    review.add_argument("--lang", choices=("es", "en"), help="language of the page (default: grader grade's)")
 
     commands.add_parser("assignments", help="list the assignments, their questions and points")
     environment = commands.add_parser("environment", help="install the course packages that the rubrics name "
@@ -158,11 +172,11 @@ def _native_stderr_to_log() -> None:
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    if args.command not in ("assignments", "environment", "export"):
+    if args.command not in ("assignments", "environment", "export", "review"):
         _native_stderr_to_log()
     try:
         return {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate, "export": cmd_export,
-                "pack": cmd_pack, "gradescope": cmd_gradescope, "assignments": cmd_assignments,
+                "pack": cmd_pack, "gradescope": cmd_gradescope, "review": cmd_review, "assignments": cmd_assignments,
                 "environment": cmd_environment}[args.command](args)
     except (rubrics.RubricError, BatchError) as error:
         print(f"grader: error: {error}", file=sys.stderr)
@@ -171,6 +185,12 @@ def main(argv=None) -> int:
         print("grader: interrupted; finished submissions are saved, run the same command again to go on.",
               file=sys.stderr)
         return 130
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(f"grader: error: {error.strerror}; finished submissions are saved, free some space and run the same "
+              f"command again to go on.", file=sys.stderr)
+        return 1
 
 
 def _writable(folder: Path) -> None:
@@ -285,7 +305,7 @@ def cmd_grade(args) -> int:
         return replace(template, submission=sid, notebook=str(found[sid].path), out_dir=str(args.out / sid),
                        manual=manual.get(sid, {}), intake=found[sid].intake(extra.get(sid, 0.0)))
     from .progress import Progress
-    from .report import write_gradebook, write_index
+    from .report import write_class_files
     progress = Progress(len(found))
     results: dict[str, Result] = {}
     question_ids = [q.id for q in rubric.questions]
@@ -295,15 +315,19 @@ def cmd_grade(args) -> int:
         status = f"{result.score:g}/{result.max_score:g}" + (f"  ({result.problems[0][:80]})" if result.problems else "")
         progress.finished(result.submission, status)
         if write:
-            write_gradebook(list(results.values()), args.out / "gradebook.csv", question_ids)
-            write_index(list(results.values()), _title(rubric, args.lang), args.out / "index.html", args.lang)
+            write_class_files(list(results.values()), args.out, question_ids, _title(rubric, args.lang), args.lang)
 
     def still_to_grade(template: Job) -> list[Job]:
-        """The jobs whose saved result is out of date; the others count as done at once (no worker needed)."""
+        """The jobs whose saved result is out of date; the others count as done at once (no worker needed).
+
+        Every job of the run is recorded for ``grader review``, which re-scores with them."""
         from .grade import current_result
+        from .review import write_record
+        jobs = [job_for(template, sid) for sid in found]
+        write_record(args.out, jobs, args.manual_scores or here / MANUAL_SCORES, _title(rubric, args.lang), args.lang)
         todo, reused = [], 0
-        for sid in found:
-            job = job_for(template, sid)
+        for job in jobs:
+            sid = job.submission
             result = current_result(job)
             if result is None:
                 todo.append(job)
@@ -312,8 +336,7 @@ def cmd_grade(args) -> int:
             progress.event({"event": "reused", "submission": sid})
             on_done(result, write=False)
         if reused:
-            write_gradebook(list(results.values()), args.out / "gradebook.csv", question_ids)
-            write_index(list(results.values()), _title(rubric, args.lang), args.out / "index.html", args.lang)
+            write_class_files(list(results.values()), args.out, question_ids, _title(rubric, args.lang), args.lang)
         return todo
 
     for sid in found:  # results from an earlier run count until they are redone
@@ -634,6 +657,11 @@ def cmd_export(args) -> int:
               f"{', '.join(matching.without_result)}", file=sys.stderr)
     print(f"Wrote {out}: {matching.written} student(s)", file=sys.stderr)
     return 0
+
+
+def cmd_review(args) -> int:
+    from .review import serve
+    return serve(args.results, args.host, args.port, args.manual_scores, args.reviewer, args.lang)
 
 
 def cmd_environment(args) -> int:

@@ -79,10 +79,10 @@ def environment_digest() -> str:
 
 @lru_cache(maxsize=1)
 def evaluator_digest() -> str:
-    """The grader's own judging code: a new version re-evaluates saved models."""
+    """The grader's own judging code: a new version re-evaluates saved models (the review page is not part of it)."""
     package = Path(__file__).parent
     paths = [p for p in package.rglob("*") if p.is_file() and p.suffix in (".py", ".j2", ".html")
-             and "execute" not in p.relative_to(package).parts]
+             and not {"execute", "review"} & set(p.relative_to(package).parts)]
     return hashlib.sha256(_code_digest(paths)).hexdigest()[:16]
 
 
@@ -172,6 +172,20 @@ def current_result(job: Job) -> Result | None:
     except Exception:  # let the worker find out, and report it
         return None
     return previous if previous.fingerprint == {"execution": keys[0], "evaluation": keys[1]} else None
+
+
+def measurements_version() -> str:
+    """The version of measurements.json: saved measurements count only for the code and libraries that made them."""
+    return evaluator_digest() + environment_digest()
+
+
+def measured_by_this_version(job: Job) -> bool:
+    """True when the submission's saved measurements can answer a new evaluation (no model is loaded again)."""
+    try:
+        saved = json.loads((Path(job.out_dir) / "measurements.json").read_text(encoding="utf-8"))
+        return saved.get("version") == measurements_version()
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def needs_execution(job: Job) -> bool:
@@ -285,7 +299,7 @@ def _evaluate(job: Job, given: _Inputs, execution: Execution | None) -> Result:
         harvested = Harvest([], [], {}, [], [])
     else:
         harvested = harvest(execution, labels, rubric.handout)
-    memo = Memo(given.out / "measurements.json", version=evaluator_digest() + environment_digest())
+    memo = Memo(given.out / "measurements.json", version=measurements_version())
     checks, measured, refused = evaluate(harvested, rubric, _data_cache(job.seed), job.lang, job.reference,
                                          job.manual, memo, SandboxedPredictor(given.sandbox, given.limits))
     memo.save()
@@ -325,7 +339,8 @@ def _data_cache(seed: int):
 
 
 def write_outputs(result: Result, out: Path, lang: str) -> None:
-    """result.json first (the source of truth), then what derives from it."""
+    """The report, then result.json (the source of truth, which a next run re-uses): never a result without its
+    report, even when the disk fills up between the two."""
     from .report import write_report
-    write_json_atomic(out / "result.json", result.to_dict())
     write_report(result, out / "report.html", lang)
+    write_json_atomic(out / "result.json", result.to_dict())

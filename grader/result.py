@@ -59,7 +59,8 @@ class Result:
     problems: list = field(default_factory=list)    # submission-wide messages (invalid JSON, deadline, out of memory, refused model...)
     data_sources: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)     # seconds: execute, evaluate, total
-    measured: dict = field(default_factory=dict)     # metric values per check, e.g. {"Q4#0": 1.0}
+    measured: dict = field(default_factory=dict)     # metric values per check, e.g. {"Q4#0": 1.0}, and on a
+    #                                                  larger sample when one was taken: {"Q4#0@12000": 0.998}
     environment: dict = field(default_factory=dict)  # placeholders, backend, Keras 2 names (harvest.environment)
     fingerprint: dict = field(default_factory=dict)  # what the result depends on, for re-use
     # who handed it in and when, from the LMS's file names (grader.intake); the late penalty (grader.late)

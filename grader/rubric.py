@@ -237,6 +237,14 @@ def build(path: Path, data: dict, raw: bytes, pack: bool = False) -> Rubric:
         for check in question.checks:
             if check.section not in seen:
                 fail(f"questions.{question.id}.checks.section", f"no question {check.section!r}")
+            for key in ("baseline", *(["exclude"] if isinstance(check.options.get("exclude"), list) else [])):
+                named = check.options.get(key)
+                for other in ([named] if isinstance(named, str) else named or []):
+                    if other not in seen:
+                        fail(f"questions.{question.id}.checks.{key}", f"no question {other!r}")
+            if check.options.get("differ", "size") not in ("size", "activation", "data"):
+                fail(f"questions.{question.id}.checks.differ",
+                     f"{check.options['differ']!r} is not one of size, activation, data")
 
     execution = json.dumps([keras, datasets, limits, packages], sort_keys=True).encode()
     return Rubric(name, assignment.get("title", name), path, reference, keras, datasets, limits, models, questions,
@@ -304,11 +312,11 @@ LABEL_WORDS = {"Q": ("Pregunta", "Question"), "E": ("Ejercicio", "Exercise"), "P
 
 
 def _default_labels(qid: str, ids=()) -> list[str]:
-    """``E2`` is also found as ``Ejercicio 2``, ``Exercise 2``, ``Q2``, ``Pregunta 2``, ... and a bare ``2``.
+    """``E2`` is also found as ``Ejercicio 2``, ``Exercise 2``, ``Pregunta 2``, ``Question 2``, ... and a bare ``2``.
 
-    Students name a question as their course does, not always as the handout does: any of the usual prefixes
-    and words count, unless another question of the rubric (``ids``) has the same number, when only the
-    question's own prefix and words do, and no bare number.
+    Students name a question as their course does, not always as the handout does: all the usual words count,
+    unless another question of the rubric (``ids``) has the same number, when only the question's own words
+    do, and no bare number. Another letter (``Q2`` for ``E2``) never does: it is another assignment's label.
     """
     match = re.fullmatch(r"([A-Za-z])(\d+)", qid)
     if not match or match[1].upper() not in LABEL_WORDS:
@@ -316,5 +324,4 @@ def _default_labels(qid: str, ids=()) -> list[str]:
     prefix, number = match[1].upper(), match[2]
     shared = any(other != qid and re.fullmatch(rf"[A-Za-z]+{number}", str(other)) for other in ids)
     prefixes = [prefix] if shared else [prefix, *(p for p in LABEL_WORDS if p != prefix)]
-    return ([qid] + [f"{p}{number}" for p in prefixes[1:]] + [f"{word} {number}" for p in prefixes
-                                                             for word in LABEL_WORDS[p]] + ([] if shared else [number]))
+    return [qid] + [f"{word} {number}" for p in prefixes for word in LABEL_WORDS[p]] + ([] if shared else [number])

@@ -230,3 +230,12 @@ def test_bold_labels_closed_after_their_colon():
     questions = {q: rubrics._default_labels(q) for q in ("Q1", "Q2")}
     cells = [md("**Exercise 1:** The largest is 127."), md("**Q2** El modelo")]
     assert find_sections(cells, questions)["Q1"].answer == "The largest is 127."
+
+
+def test_an_analysis_printed_by_the_code_is_an_answer():
+    """Práctica 1's analyses come as markdown or as print statements; formatted results are not analyses."""
+    cells = [md("### E2"),
+             code("model_8 = 1\nprint(f'Precisión: {acc}')\nprint('Con 8 neuronas la red aprende más despacio y '\n"
+                  "      'llega a la misma precisión.')\nprint('hecho')")]
+    assert find_sections(cells, EXERCISES)["E2"].answer == \
+        "Con 8 neuronas la red aprende más despacio y llega a la misma precisión."

@@ -6,6 +6,8 @@ import sys
 import nbformat
 import pytest
 
+from .expect import assert_errors_only
+
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
@@ -61,6 +63,8 @@ def test_the_handout_scores_zero_and_a_filled_copy_does_not(tmp_path):
                           env={"XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     handout = json.loads((out / "handout" / "result.json").read_text())
+    assert_errors_only(handout)
+    assert_errors_only(out / "ana" / "result.json")
     assert handout["score"] == 0 and [c["status"] for c in handout["checks"]] == ["fail", "fail"]
     q2 = handout["checks"][1]
     assert "Only the handout's cells ran: nothing of your own." in q2["feedback"] and q2["answer"] == ""

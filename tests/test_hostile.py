@@ -1,15 +1,21 @@
 """Grade the hostile and broken corpus in ONE batch, as an instructor runs it.
 
 tests/hostile/ holds the notebooks and expected.toml, what each must end as.
-The batch uses the real rubric "binary-addition" and its real reference (run
-once, then cached in the grader's cache, as in normal use), small limits on the
-command line and two workers. A TCP listener on 127.0.0.1 must see nothing.
+The batch uses the real rubric "binary-addition" with a test-only reference
+(tests/hostile/reference/: the same questions, trained in seconds instead of a
+minute, since the batch's fresh cache runs the reference first), a fixed
+seed, small limits on the command line and two workers.
+
+Containment is read on the host, not from what the kernels printed: a TCP
+listener on 127.0.0.1 that must see nothing for the whole batch; every host
+path a notebook tries to write, the rubrics and the references unchanged
+after the batch; no scratch folder, process or cgroup of the batch left; no
+secret in any file the batch wrote.
 """
 import base64
 import html
 import json
 import os
-import shutil
 import socket
 import stat
 import struct
@@ -24,6 +30,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from .expect import assert_errors_only, grader_cgroups, host_state, sandbox_leftovers
+
+
 def _isolated() -> bool:
     from grader.execute.sandbox import detect
     return detect("auto").isolated
@@ -37,22 +46,24 @@ REPO = Path(__file__).resolve().parent.parent
 HERE = REPO / "tests" / "hostile"
 EXPECTED = tomllib.loads((HERE / "expected.toml").read_text(encoding="utf-8"))
 LIMITS = ["--cell-timeout", "20", "--notebook-timeout", "90", "--memory-limit", "3G"]
+QUICK_REFERENCE = HERE / "reference" / "binary-addition.ipynb"
+SECRET = "the exam answers"
 
 
 class Listener:
-    """A loopback TCP listener that counts connections, for a bounded time."""
+    """A loopback TCP listener that counts connections until it is closed."""
 
-    def __init__(self, seconds: float = 900):
+    def __init__(self):
         self.socket = socket.create_server(("127.0.0.1", 0))
         self.socket.settimeout(0.5)
         self.port = self.socket.getsockname()[1]
-        self.connections, self.stop_at = 0, time.monotonic() + seconds
+        self.connections = 0
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._accept, daemon=True)
         self.thread.start()
 
     def _accept(self):
-        while not self.stop.is_set() and time.monotonic() < self.stop_at:
+        while not self.stop.is_set():
             try:
                 connection, _ = self.socket.accept()
             except OSError:
@@ -66,8 +77,17 @@ class Listener:
         self.socket.close()
 
 
-def grader_cache() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "grader"
+def quick_rubric(folder: Path) -> Path:
+    """The real rubric, word for word, but for its reference (the quick one) and its handout (by full path)."""
+    lines = []
+    for line in (REPO / "rubrics" / "binary-addition.toml").read_text(encoding="utf-8").splitlines():
+        if line.startswith("reference = "):
+            line = f"reference = {json.dumps(str(QUICK_REFERENCE))}"
+        elif line.startswith("handout = "):
+            line = f"handout = {json.dumps(str(REPO / 'handouts' / 'binary-addition.ipynb'))}"
+        lines.append(line)
+    (folder / "binary-addition.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder / "binary-addition.toml"
 
 
 def png(width: int, height: int) -> bytes:
@@ -103,16 +123,26 @@ def fill(text: str, values: dict) -> str:
     return text
 
 
+def guarded_paths(values: dict, rubric: Path) -> list[Path]:
+    """Host paths the batch must leave as they were: every one a notebook tries to write, rubrics, references."""
+    paths = [Path(fill(path, values)) for entry in EXPECTED.values() for path in entry.get("host_absent", [])]
+    return paths + [REPO / "rubrics" / "binary-addition.toml", REPO / "reference" / "binary-addition.ipynb",
+                    REPO / "handouts" / "binary-addition.ipynb", rubric, QUICK_REFERENCE]
+
+
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
-    submissions, out = root / "submissions", root / "out"
+    submissions, out, temp, cache = root / "submissions", root / "out", root / "tmp", root / "cache"
     submissions.mkdir()
+    temp.mkdir()  # the batch's temp folder: its scratch folders, and nothing of anyone else's
+    rubric = quick_rubric(root)
     secret = root / "secret.txt"
-    secret.write_text("the exam answers")
+    secret.write_text(SECRET)
     listener = Listener()
     values = {"@@PORT@@": str(listener.port), "@@SECRET@@": str(secret), "@@REPO@@": str(REPO),
-              "@@OUT@@": str(out), "@@SUBMISSIONS@@": str(submissions), "@@CACHE@@": str(grader_cache())}
+              "@@OUT@@": str(out), "@@SUBMISSIONS@@": str(submissions), "@@CACHE@@": str(cache / "grader"),
+              "@@TMP@@": str(temp)}
     for notebook in HERE.glob("*.ipynb"):
         raw = notebook.read_bytes()
         if b"@@" in raw:
@@ -120,10 +150,12 @@ def batch(tmp_path_factory):
         (submissions / notebook.name).write_bytes(raw)
     huge_image_notebook(submissions / "huge_image.ipynb")
     (submissions / "notes.txt").write_text("not a notebook: ignored")
-    command = [sys.executable, "-m", "grader", "grade", str(submissions), "--assignment", "binary-addition",
-               "--out", str(out), "--lang", "en", "--workers", "2", *LIMITS]
+    guarded = {path: host_state(path) for path in guarded_paths(values, rubric)}
+    cgroups = grader_cgroups()
+    command = [sys.executable, "-m", "grader", "grade", str(submissions), "--assignment", str(rubric),
+               "--out", str(out), "--lang", "en", "--workers", "2", "--seed", "1", *LIMITS]
     audit = root / "audit.log"  # every unpickling of cloudpickle's content in the grader's processes (hostile/audit)
-    env = {**os.environ, "GRADER_AUDIT_LOG": str(audit),
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "TMPDIR": str(temp), "GRADER_AUDIT_LOG": str(audit),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE / "audit"), os.environ.get("PYTHONPATH")]))}
     started = time.monotonic()
     try:
@@ -131,7 +163,9 @@ def batch(tmp_path_factory):
     finally:
         listener.close()
     return {"run": run, "out": out, "listener": listener, "values": values, "audit": audit,
-            "seconds": time.monotonic() - started}
+            "seconds": time.monotonic() - started,
+            "guarded": guarded, "guarded_after": {path: host_state(path) for path in guarded},
+            "leftovers": sandbox_leftovers(temp, cgroups)}
 
 
 def test_every_notebook_of_the_corpus_is_expected():
@@ -158,6 +192,29 @@ def test_nothing_reached_the_loopback_listener(batch):
     assert batch["listener"].connections == 0
 
 
+def test_no_host_path_was_created_or_changed(batch):
+    """Every path a notebook tries to write (expected.toml's host_absent), the rubrics, the references."""
+    changed = {str(path): (before, batch["guarded_after"][path]) for path, before in batch["guarded"].items()
+               if batch["guarded_after"][path] != before}
+    assert not changed, changed
+
+
+def test_nothing_of_the_batch_is_left_running_or_on_disk(batch):
+    """No scratch folder in the batch's temp folder, no process that ran there, no cgroup of its graders."""
+    assert batch["leftovers"] == []
+
+
+def test_no_secret_reaches_any_output(batch):
+    """The file next to the batch exists only outside the sandbox: its text is in no result, report or notebook."""
+    secrets = [SECRET.encode()]
+    if os.access("/etc/shadow", os.R_OK):  # root: root's entry of the host's shadow file
+        secrets.append(Path("/etc/shadow").read_bytes().splitlines()[0])
+    found = [str(path) for path in batch["out"].rglob("*") if path.is_file()
+             and any(secret in path.read_bytes() for secret in secrets)]
+    assert found == []
+    assert not any(secret.decode() in batch["run"].stdout + batch["run"].stderr for secret in secrets)
+
+
 def _alternatives(text: str) -> list[str]:
     return text.split("|")
 
@@ -178,7 +235,9 @@ def test_each_notebook_ends_as_expected(batch, name):
     checks = {check["id"]: check for check in result["checks"]}
     fill_in = lambda text: fill(text, batch["values"])  # noqa: E731
 
-    # always: a reason for every point not earned and for every cell that did not run cleanly
+    # always: no part the grader failed to evaluate unless the entry allows it, a reason for every point not
+    # earned and for every cell that did not run cleanly
+    assert_errors_only(result, expected.get("error_parts", []))
     for check in result["checks"]:
         if check["score"] < check["max_score"]:
             assert check["feedback"].strip(), (name, check["id"])
@@ -221,12 +280,12 @@ def test_each_notebook_ends_as_expected(batch, name):
         executed = nbformat.read(saved, as_version=4)
         for index, text in expected.get("output", {}).items():
             assert fill_in(text) in _outputs(executed.cells[int(index)]), _outputs(executed.cells[int(index)])[:2000]
-        if "not_output" in expected:
-            everything = "\n".join(_outputs(cell) for cell in executed.cells)
-            assert fill_in(expected["not_output"]) not in everything
+        everything = "\n".join(_outputs(cell) for cell in executed.cells)
+        for text in expected.get("not_output", []):
+            assert fill_in(text) not in everything, text
     if "saved_max_bytes" in expected:
         assert saved.stat().st_size <= expected["saved_max_bytes"]
-    for path in expected.get("host_absent", []):
+    for path in expected.get("host_absent", []):  # and test_no_host_path_was_created_or_changed: not changed either
         assert not Path(fill_in(path)).exists(), f"{name} created {fill_in(path)}"
     if expected.get("models_plain"):
         entries = list((out / "models").rglob("*"))
@@ -238,11 +297,30 @@ def test_each_notebook_ends_as_expected(batch, name):
 
 
 def test_a_forged_result_is_not_the_saved_one(batch):
-    result = json.loads((batch["out"] / "forged_result" / "result.json").read_text())
-    assert result["score"] < 15 and len(result["checks"]) == 6 and result["fingerprint"]
-    row = next(line for line in (batch["out"] / "gradebook.csv").read_text().splitlines()
-               if line.startswith("forged_result,"))
-    assert f",{result['score']:g}," in row or f",{result['score']}," in row, row
+    """forged_result and writes_outside write a result.json (15/15) and a gradebook into the output folder."""
+    rows = (batch["out"] / "gradebook.csv").read_text().splitlines()
+    assert rows[0].endswith(",score,max_score,Q1,Q2,Q3,Q4,Q5,Q6") and len(rows) == len(EXPECTED) + 1
+    for name in ("forged_result", "writes_outside"):
+        result = json.loads((batch["out"] / name / "result.json").read_text())
+        assert result["max_score"] == 15 and len(result["checks"]) == 6 and result["fingerprint"]
+        assert result["score"] == EXPECTED[name]["score"]
+        assert any(row.startswith(f"{name},") and f",{result['score']:g},15," in row for row in rows), rows
+
+
+def test_forged_manifest_records_point_at_a_trained_model_and_are_ignored(batch):
+    """The records name a model that would earn Q4 (it is on the host): Q4 judged the notebook's own, untrained one."""
+    import numpy as np
+
+    from grader.evaluate import models
+    from grader.evaluate.data import get_kind
+    target = batch["out"] / "forges_manifest" / "models" / "sub" / "trained.keras"
+    kind = get_kind("binary_addition")
+    fresh = kind.generate(np.random.default_rng(1), 1000, max_bit=7)
+    model, _ = models.load(target)
+    assert kind.score(fresh, model.predict(fresh.x, verbose=0))["exact_accuracy"] >= 0.95
+    result = json.loads((batch["out"] / "forges_manifest" / "result.json").read_text())
+    q4 = next(check for check in result["checks"] if check["id"] == "Q4")
+    assert q4["model"]["name"] == "model" and q4["details"][0]["score"] == 0
 
 
 def test_the_grader_never_unpickles_what_the_kernel_pickled(batch):

@@ -23,7 +23,8 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 TYPE_EXAMPLES = {int: 1, float: 1.5, str: "x", list: [1], dict: {}, bool: True}
 # values the rubric checks against the rest of it (a selector, a data kind and its metric, a band)
 CROSS_CHECKED = {"model": "m", "data": "sum_regression", "metric": "mae", "band": {"zero": 0.2, "full": 0.05},
-                 "section": "Q1", "visibility": "public", "exclude": [], "params": {}}
+                 "section": "Q1", "visibility": "public", "exclude": [], "params": {}, "baseline": "Q1",
+                 "differ": "size"}
 
 
 def example(key: str, wanted):
@@ -87,6 +88,14 @@ def test_a_pack_only_kind_is_refused_in_an_instructors_rubric():
         rubric_with({"kind": "hidden", "points": 1})
 
 
+def recording(method, calls: list):
+    """``method``, noting its name in ``calls`` each time it is called."""
+    def called(*args, **kwargs):
+        calls.append(method.__name__)
+        return method(*args, **kwargs)
+    return called
+
+
 def judge(kind: CheckKind, answer: str = ""):
     """Run one check of ``kind`` on a notebook without models; which of the context's pickers it asked."""
     rubric = rubric_with(full_check(kind), pack=kind.pack_only)
@@ -94,8 +103,7 @@ def judge(kind: CheckKind, answer: str = ""):
     section = Section("Q1", 0, 1, answer=answer)
     ctx = Context(Harvest([], [], {"Q1": section}, []), rubric, DataCache(1), "en")
     asked = []
-    ctx.pick = lambda spec, question: asked.append("pick")
-    ctx.pick_all = lambda spec: asked.append("pick_all") or []
+    ctx.pick, ctx.pick_all = recording(ctx.pick, asked), recording(ctx.pick_all, asked)
     part = CHECK_KINDS[kind.name].run(question.checks[0], question, ctx)
     return part, asked
 

@@ -110,7 +110,8 @@ def test_new_data_or_a_new_model_file_is_measured_again(tmp_path, loads):
     changed, _ = grade(tmp_path, memo_path, seed=2)
     assert len(loads) == 3
     assert changed[0].metrics["mae"] == pytest.approx(0.5, abs=1e-4)
-    assert changed[0].score < other_seed[0].score
+    assert other_seed[0].score == pytest.approx(4.0)   # x1 + x2 + 0.05: every point
+    assert changed[0].score == pytest.approx(1.0)      # + 0.5: only the structure (probe 1.5, mae at the band's zero)
 
 
 def test_a_memo_of_another_grader_version_or_a_damaged_one_is_ignored(tmp_path, loads):
@@ -153,4 +154,4 @@ def test_a_failure_of_this_machine_is_not_remembered(tmp_path, monkeypatch):
     assert failed[0].score == 0 and "MemoryError" in refused[0]
     monkeypatch.setattr(keras.models, "load_model", real)
     again, refused = grade(tmp_path, memo_path)
-    assert refused == [] and again[0].score > 3
+    assert refused == [] and again[0].score == pytest.approx(2 + 2 * (0.5 - 0.1) / (0.5 - 0.05), abs=1e-3)

@@ -1,24 +1,27 @@
 """Batches in parallel: a local process pool, a real Dask LocalCluster, and lost workers.
 
 The notebooks are tiny (no TensorFlow): a cell that records when it started
-and ended. Overlap is read from those timestamps, never from a timed
-assertion; speed itself is measured by bench/scaling.py.
+and ended. Concurrency is shown by barriers, never by timing: two notebooks
+that must run at once each wait until the other has arrived (they share a
+folder, so those batches run with --sandbox none: the notebooks are the
+test's own), and a notebook whose worker the test kills waits until the test
+has killed it as often as it means to (tests/faults.py). Speed itself is
+measured by bench/scaling.py.
 """
 import json
 import os
-import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import nbformat
-import psutil
 import pytest
 
 from grader.batch import grade_all, local_executor
 from grader.grade import Job
+
+from .expect import assert_errors_only
+from .faults import VICTIM_CELL, WorkerKiller
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
@@ -40,29 +43,40 @@ id = "Q1"
   kind = "code_runs"
   points = 1
 """
-VICTIM = "VICTIM"   # a file the notebook writes in its working folder: the test's killer looks for it
+WAIT = 50  # seconds a notebook waits at a barrier before it gives up (the cell timeout is 60)
 
 
-def notebook(path: Path, answer: str, seconds: float, victim: bool = False) -> Path:
+def notebook(path: Path, answer: str, work: str = "") -> Path:
+    """Q1's answer, then a cell that does ``work`` and prints when it started and ended (SPAN)."""
     nb = nbformat.v4.new_notebook()
-    mark = f"open({VICTIM!r}, 'w').close()\n" if victim else ""
     nb.cells = [md("**Q1**: the largest number with 7 bits?"), md(answer),
-                code(f"{mark}import time\nt0 = time.time()\ntime.sleep({seconds})\nprint('SPAN', t0, time.time())")]
+                code(f"import os, time\nt0 = time.time()\n{work}\nprint('SPAN', t0, time.time())")]
     nbformat.write(nb, path)
     return path
 
 
+def meeting(folder: Path, name: str) -> str:
+    """Work for a barrier of two: arrive in ``folder``, wait for the other notebook, say who was there."""
+    return (f"open({str(folder / name)!r}, 'w').close()\n"
+            f"while len(os.listdir({str(folder)!r})) < 2 and time.time() < t0 + {WAIT}:\n    time.sleep(0.05)\n"
+            f"print('MET', sorted(os.listdir({str(folder)!r})))")
+
+
 def assignment(root: Path) -> Path:
     (root / "rubric.toml").write_text(RUBRIC)
-    notebook(root / "reference.ipynb", "127", 2)
+    notebook(root / "reference.ipynb", "127")
     return root / "rubric.toml"
 
 
-def span(out: Path, sid: str, name: str = "") -> tuple[float, float]:
-    """When the notebook's timed cell started and ended (epoch seconds), from the executed notebook."""
+def printed(out: Path, sid: str, name: str = "") -> str:
     executed = nbformat.read(out / sid / f"{name or sid}.ipynb", as_version=4)
-    text = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
-    _, start, end = text.split()
+    return "".join(o.get("text", "") for o in executed.cells[-1].outputs)
+
+
+def span(out: Path, sid: str, name: str = "") -> tuple[float, float]:
+    """When the notebook's cell started and ended (epoch seconds), from the executed notebook."""
+    line = next(line for line in printed(out, sid, name).splitlines() if line.startswith("SPAN "))
+    _, start, end = line.split()
     return float(start), float(end)
 
 
@@ -82,7 +96,7 @@ def env(root: Path) -> dict:
 
 def grade_command(submissions: Path, rubric: Path, out: Path, *options: str) -> list[str]:
     return [sys.executable, "-m", "grader", "grade", str(submissions), "--assignment", str(rubric),
-            "--out", str(out), "--lang", "en", *options]
+            "--out", str(out), "--lang", "en", "--sandbox", "none", "--seed", "1", *options]
 
 
 @pytest.fixture(scope="module")
@@ -100,13 +114,14 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
-    """Four submissions: three right answers, one wrong; each sleeps 2 s in its cell."""
+    """Four submissions: three right answers, one wrong; the first two (graded first) meet at a barrier."""
     root = tmp_path_factory.mktemp("parallel")
     rubric = assignment(root)
-    submissions = root / "submissions"
+    submissions, barrier = root / "submissions", root / "barrier"
     submissions.mkdir()
+    barrier.mkdir()
     for name, answer in (("ana", "127"), ("bea", "128"), ("carl", "$2^7-1 = 127$"), ("dora", "127")):
-        notebook(submissions / f"{name}.ipynb", answer, 2)
+        notebook(submissions / f"{name}.ipynb", answer, meeting(barrier, name) if name in ("ana", "bea") else "")
     return root, rubric, submissions
 
 
@@ -122,10 +137,11 @@ def local_run(batch):
 def test_two_workers_run_two_notebooks_at_once(local_run):
     out, run = local_run
     assert run.returncode == 0, run.stderr
+    for sid in ("ana", "bea"):  # each found the other at the barrier: they ran at the same time
+        assert "MET ['ana', 'bea']" in printed(out, sid), printed(out, sid)
+    for sid in ("ana", "bea", "carl", "dora"):
+        assert_errors_only(out / sid / "result.json")
     spans = {sid: span(out, sid) for sid in ("ana", "bea", "carl", "dora")}
-    overlaps = [(a, b) for a in spans for b in spans
-                if a < b and max(spans[a][0], spans[b][0]) < min(spans[a][1], spans[b][1])]
-    assert overlaps, f"no two notebooks ran at the same time: {spans}"
     # never more than two at once with --workers 2
     for sid, (start, _) in spans.items():
         running = [other for other, (s, e) in spans.items() if s <= start < e]
@@ -149,7 +165,7 @@ def test_the_cluster_gives_the_same_results_as_the_local_pool(batch, local_run, 
                          capture_output=True, text=True, env=env(root), timeout=300)
     assert run.returncode == 0, run.stderr
     assert summary(out) == summary(local_run[0])
-    assert summary(out)["bea"][0] == 1 and summary(out)["ana"][0] == 2
+    assert {sid: values[0] for sid, values in summary(out).items()} == {"ana": 2, "bea": 1, "carl": 2, "dora": 2}
     assert "[4/4]" in run.stderr  # progress arrived from the cluster
 
 
@@ -165,61 +181,27 @@ def test_cluster_workers_pin_their_threads_to_their_share_of_the_cores(cluster):
     assert set(client.run(os.getenv, "TF_NUM_INTEROP_THREADS").values()) == {"1"}
 
 
-class Killer(threading.Thread):
-    """Kills the worker process whose kernel is running the victim notebook, ``times`` times."""
-
-    def __init__(self, times: int):
-        super().__init__(daemon=True)
-        self.times, self.killed, self.stop = times, [], threading.Event()
-
-    def run(self):
-        me = os.getpid()
-        while not self.stop.is_set() and len(self.killed) < self.times:
-            for kernel in psutil.Process(me).children(recursive=True):
-                try:
-                    if "ipykernel_launcher" not in " ".join(kernel.cmdline()):
-                        continue
-                    if not (Path(kernel.cwd()) / VICTIM).exists():
-                        continue
-                    worker = kernel
-                    while worker.ppid() != me:  # up to the worker process: a direct child of this test
-                        worker = worker.parent()
-                    if worker.pid in self.killed:
-                        continue
-                    self.killed.append(worker.pid)
-                    os.kill(worker.pid, signal.SIGKILL)
-                    break
-                except (psutil.Error, OSError, AttributeError):
-                    continue
-            time.sleep(0.1)
-
-
 def jobs_for(root: Path, rubric: Path, names: dict[str, Path], out: Path) -> list[Job]:
     return [Job(submission=sid, notebook=str(path), assignment=str(rubric), out_dir=str(out / sid), seed=7,
                 lang="en", reference={}, threads=1, cache_dir=str(root / "cache")) for sid, path in names.items()]
 
 
 @pytest.fixture
-def victim(tmp_path):
+def victims(tmp_path):
     rubric = assignment(tmp_path)
-    names = {"victim": notebook(tmp_path / "victim.ipynb", "127", 6, victim=True),
-             "healthy": notebook(tmp_path / "healthy.ipynb", "127", 1)}
+    names = {"victim": notebook(tmp_path / "victim.ipynb", "127", VICTIM_CELL),
+             "healthy": notebook(tmp_path / "healthy.ipynb", "127")}
     return tmp_path, rubric, names
 
 
 def run_with_killer(executor, jobs, times, window=None):
-    killer = Killer(times)
-    killer.start()
-    try:
+    with WorkerKiller(times) as killer:
         results = {r.submission: r for r in grade_all(jobs, executor, retries=1, window=window)}
-    finally:
-        killer.stop.set()
-        killer.join(5)
     return results, killer.killed
 
 
-def test_a_worker_killed_mid_notebook_is_retried_once(victim, cluster):
-    root, rubric, names = victim
+def test_a_worker_killed_mid_notebook_is_retried_once(victims, cluster):
+    root, rubric, names = victims
     _, client = cluster
     jobs = jobs_for(root, rubric, names, root / "out")
     results, killed = run_with_killer(client.get_executor(pure=False), jobs, times=1)
@@ -228,8 +210,8 @@ def test_a_worker_killed_mid_notebook_is_retried_once(victim, cluster):
     assert results["healthy"].score == 2
 
 
-def test_killed_twice_is_an_infrastructure_failure_and_the_batch_finishes(victim, cluster):
-    root, rubric, names = victim
+def test_killed_twice_is_an_infrastructure_failure_and_the_batch_finishes(victims, cluster):
+    root, rubric, names = victims
     _, client = cluster
     jobs = jobs_for(root, rubric, names, root / "out")
     results, killed = run_with_killer(client.get_executor(pure=False), jobs, times=2)
@@ -242,8 +224,8 @@ def test_killed_twice_is_an_infrastructure_failure_and_the_batch_finishes(victim
     assert results["healthy"].score == 2  # the rest of the batch is graded
 
 
-def test_the_local_pool_survives_a_killed_worker(victim):
-    root, rubric, names = victim
+def test_the_local_pool_survives_a_killed_worker(victims):
+    root, rubric, names = victims
     jobs = jobs_for(root, rubric, names, root / "out")
     executor = local_executor(2)
     try:

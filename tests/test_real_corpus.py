@@ -35,7 +35,7 @@ def test_every_notebook_has_a_verdict_for_every_question():
     for name, verdict in CORPUS.items():
         points, written = automatic_points(verdict["assignment"]), agreement.written_parts(verdict["assignment"])
         assert verdict["why"].strip(), name
-        assert {key for key in verdict if key not in ("assignment", "why", "explained")} == set(points), name
+        assert {key for key in verdict if key not in ("assignment", "why", "explained", "known_miss")} == set(points), name
         for question, (low, high) in ((q, verdict[q]) for q in points):
             assert 0 <= low <= high <= points[question], (name, question)
         assert set(verdict["explained"]) <= set(written), name
@@ -71,8 +71,11 @@ def graded(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.kernel
 @pytest.mark.parametrize("name", sorted(CORPUS))
-def test_each_notebook_gets_the_instructors_verdict(graded, name):
+def test_each_notebook_gets_the_instructors_verdict(graded, name, request):
+    """A notebook the grader is known to get wrong says why (``known_miss``); it must keep failing until fixed."""
     assignment = CORPUS[name]["assignment"]
+    if CORPUS[name].get("known_miss"):
+        request.applymarker(pytest.mark.xfail(reason=CORPUS[name]["known_miss"], strict=True))
     misses = [v.line() for v in agreement.verdicts(graded / assignment, assignment, {name: CORPUS[name]})
               if v.problem]
     assert not misses, "\n".join(misses)

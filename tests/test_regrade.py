@@ -15,6 +15,8 @@ import pytest
 
 from grader.grade import Job, grade
 
+from .expect import assert_errors_only
+
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
@@ -88,6 +90,8 @@ def story(tmp_path_factory):
 def test_every_run_succeeds(story):
     for name, step in story.items():
         assert step["returncode"] == 0, f"{name}: {step['stderr']}"
+        for sid in ("ana", "bea", "reference"):
+            assert_errors_only(step[sid]["result"])
 
 
 def test_the_same_command_again_reuses_everything(story):

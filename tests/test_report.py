@@ -33,7 +33,7 @@ def full_marks(name="ana") -> Result:
         Check("Q1", "Largest number with 7 binary digits", 1.0, 1.0, "pass", "Right: 2^7 - 1 = 127.",
               {"answer": 127.0}, answer="127"),
         Check("Q4", "Training on 7-bit numbers", 3.0, 3.0, "pass", "“model”: exact_accuracy = 1 on 3000 fresh samples.",
-              {"exact_accuracy": 1.0, "n_samples": 3000},
+              {"exact_accuracy": 1.0, "n_samples": 3000, "standard_error": 0.0004},
               thresholds={"exact_accuracy": {"zero": 0.5, "full": 0.95, "reference": 1.0}},
               model={"name": "model", "cell": 12, "layers": "SimpleRNN(4, tanh) → Dense(1, sigmoid)",
                      "file": "model-1-v2.keras"},
@@ -88,6 +88,7 @@ def test_full_marks_report_shows_score_status_and_model():
     assert "Right: 2^7 - 1 = 127." in html
     assert "<code>model</code> (cell 13)" in html and "model-1-v2.keras" in html
     assert "<strong>1</strong>" in html and "0 points at 0.5, all at 0.95 (reference: 1)" in html
+    assert "measured on 3000 samples (± 0.0004)" in html and "n_samples" not in html   # the band's row says it
     assert "6 / 6 code cells without problems" in html and "Execution time: 49 s" in html
     assert "Cells with problems" not in html and "Problems with this submission" not in html
     assert "To reproduce this grade: seed <code>1234</code>" in html and "generated from the seed" in html

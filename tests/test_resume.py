@@ -1,11 +1,14 @@
 """An interrupted batch keeps what it finished and grades only the rest when run again.
 
 The grader is started as a user starts it (its own process group, as in a
-terminal), interrupted mid-batch by kill -9 or by Ctrl-C (SIGINT to the whole
-group), then the outputs are damaged as a crash can leave them; the same
-command run again must re-use what was finished (not running those notebooks
-again) and redo exactly what was lost or damaged.
+terminal) and hit mid-batch by a fault: kill -9 of the driver, Ctrl-C (SIGINT
+to the whole group), kill -9 of a worker (twice for one submission: the
+retry is lost too), or a full disk (a small tmpfs as the output folder, which
+needs root). Every result left must be whole; the same command run again must
+re-use what was finished (not running those notebooks again) and redo exactly
+what was lost or damaged.
 """
+import csv
 import json
 import os
 import signal
@@ -16,6 +19,9 @@ import time
 import nbformat
 import psutil
 import pytest
+
+from .expect import assert_errors_only
+from .faults import VICTIM_CELL, WorkerKiller
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
@@ -39,16 +45,16 @@ id = "Q1"
 NAMES = [f"s{i}" for i in range(6)]
 
 
-def notebook(path, answer, seconds=1.5):
+def notebook(path, answer, cell="import time\ntime.sleep(1.5)"):
     cells = [nbformat.v4.new_markdown_cell("**Q1** ¿El mayor número con 7 bits?"), nbformat.v4.new_markdown_cell(answer),
-             nbformat.v4.new_code_cell(f"import time\ntime.sleep({seconds})")]
+             nbformat.v4.new_code_cell(cell)]
     nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
 
 
 @pytest.fixture
 def setup(tmp_path):
     (tmp_path / "rubric.toml").write_text(RUBRIC)
-    notebook(tmp_path / "reference.ipynb", "127", 0)
+    notebook(tmp_path / "reference.ipynb", "127", "pass")
     submissions = tmp_path / "submissions"
     submissions.mkdir()
     for name in NAMES:
@@ -60,7 +66,7 @@ def setup(tmp_path):
 
 def command(submissions, rubric, out, workers):
     return [sys.executable, "-m", "grader", "grade", str(submissions), "--assignment", str(rubric),
-            "--out", str(out), "--workers", str(workers), "--lang", "en"]
+            "--out", str(out), "--workers", str(workers), "--lang", "en", "--seed", "1"]
 
 
 def finished(out) -> list[str]:
@@ -117,6 +123,21 @@ def damage(out, done: list[str]) -> dict:
     return {"kept": done[0], "torn": torn, "lost": lost}
 
 
+def all_graded(out, second):
+    """After the run that completes the batch: every submission whole, full marks, no part failed."""
+    assert second.returncode == 0, second.stderr
+    assert "Traceback" not in second.stderr
+    for name in NAMES:
+        result = json.loads((out / name / "result.json").read_text())
+        assert result["score"] == 2 and result["fingerprint"], name
+        assert_errors_only(result)
+        nbformat.read(out / name / f"{name}.ipynb", as_version=4)
+        assert f"<title>{name}" in (out / name / "report.html").read_text(), name
+    rows = list(csv.DictReader((out / "gradebook.csv").open()))
+    assert [(row["submission"], row["score"], row["max_score"], row["Q1"]) for row in rows] == \
+        [(name, "2", "2", "2") for name in NAMES], rows
+
+
 @pytest.mark.parametrize("how,workers", [("kill-9", 1), ("kill-9", 2), ("ctrl-c", 1), ("ctrl-c", 2)])
 def test_interrupted_batch_resumes(setup, how, workers):
     out, submissions, rubric, env = setup
@@ -133,8 +154,7 @@ def test_interrupted_batch_resumes(setup, how, workers):
     stamps = {name: (out / name / f"{name}.ipynb").stat().st_mtime_ns for name in done}
 
     second = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
-    assert second.returncode == 0, second.stderr
-    assert "Traceback" not in second.stderr
+    all_graded(out, second)
     lines = second.stderr.splitlines()
 
     def line_of(name):
@@ -150,9 +170,83 @@ def test_interrupted_batch_resumes(setup, how, workers):
     assert (out / kinds["lost"] / f"{kinds['lost']}.ipynb").stat().st_mtime_ns != stamps[kinds["lost"]]
     for name in set(NAMES) - set(done):
         assert "unchanged, result re-used" not in line_of(name)
-    for name in NAMES:
-        result = json.loads((out / name / "result.json").read_text())
-        assert result["score"] == 2 and result["fingerprint"], name
-        nbformat.read(out / name / f"{name}.ipynb", as_version=4)
-    assert len((out / "gradebook.csv").read_text().splitlines()) == len(NAMES) + 1
     assert f"Done: {len(NAMES)} submission(s), {len(untouched)} unchanged and re-used" in second.stderr
+
+
+def run_releasing(argv, env, kills: int):
+    """Run the grader while a WorkerKiller kills the victim's worker ``kills`` times, then releases it."""
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with WorkerKiller(kills, workers_of=process.pid) as killer:
+        _, stderr = process.communicate(timeout=300)
+    return subprocess.CompletedProcess(argv, process.returncode, "", stderr), killer.killed
+
+
+def test_a_worker_killed_twice_loses_nothing_finished(setup):
+    """The worker grading s2 is killed mid-notebook, and again on the retry: the batch still finishes."""
+    out, submissions, rubric, env = setup
+    notebook(submissions / "s2.ipynb", "127", VICTIM_CELL)
+    argv = command(submissions, rubric, out, 2)
+    first, killed = run_releasing(argv, env, kills=2)
+    assert first.returncode == 0 and len(killed) == 2, first.stderr
+    results = {name: json.loads((out / name / "result.json").read_text()) for name in NAMES}
+    # a broken pool loses every job it was running: s2, and whatever ran beside it both times
+    lost = sorted(name for name, result in results.items() if result["problems"])
+    assert "s2" in lost and len(lost) <= 2, lost
+    for name, result in results.items():
+        if name in lost:
+            assert result["score"] == 0 and "infrastructure failed 2 times" in result["problems"][0], result
+            assert_errors_only(result, {"Q1": "infrastructure failed 2 times"})
+        else:
+            assert result["score"] == 2, result
+    stamps = {name: (out / name / "result.json").stat().st_mtime_ns for name in NAMES if name not in lost}
+
+    second, killed = run_releasing(argv, env, kills=0)
+    all_graded(out, second)
+    assert killed == []
+    assert f"Done: {len(NAMES)} submission(s), {len(NAMES) - len(lost)} unchanged and re-used" in second.stderr
+    assert stamps == {name: (out / name / "result.json").stat().st_mtime_ns for name in stamps}
+
+
+@pytest.mark.root
+def test_a_full_disk_mid_batch_loses_nothing_finished(setup):
+    """The output folder fills up after two results: what was written stays whole, the next run completes."""
+    out, submissions, rubric, env = setup
+    out.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "grader-test-out", str(out)], check=True)
+    try:
+        argv = command(submissions, rubric, out, 2)
+        process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 180
+        while len(finished(out)) < 2 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        assert process.poll() is None, "the batch ended before the disk could fill up"
+        fill_up(out / "ballast")
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 1 and "Traceback" not in stderr, stderr
+        assert stderr.splitlines()[-1] == ("grader: error: No space left on device; finished submissions are saved, "
+                                           "free some space and run the same command again to go on."), stderr
+        done = finished(out)
+        assert 2 <= len(done) < len(NAMES), done
+        for name in done:  # whole, with its report, and not a result of the full disk
+            result = json.loads((out / name / "result.json").read_text())
+            assert result["score"] == 2 and not result["problems"], result
+            assert f"<title>{name}" in (out / name / "report.html").read_text()
+        stamps = {name: (out / name / "result.json").stat().st_mtime_ns for name in done}
+
+        (out / "ballast").unlink()
+        second = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+        all_graded(out, second)
+        assert stamps == {name: (out / name / "result.json").stat().st_mtime_ns for name in done}
+    finally:
+        subprocess.run(["umount", "--lazy", str(out)], check=False)
+
+
+def fill_up(path):
+    """Write to ``path`` until its file system is full."""
+    block = b"\0" * 1024 * 1024
+    with open(path, "wb", buffering=0) as handle:
+        try:
+            while True:
+                handle.write(block)
+        except OSError as error:
+            assert error.errno == 28, error  # ENOSPC

@@ -114,9 +114,9 @@ def test_the_shipped_rubrics_name_their_handouts():
 
 
 def test_default_labels_add_the_words_and_the_bare_number():
-    assert rubrics._default_labels("E2") == ["E2", "Q2", "P2", "Ejercicio 2", "Exercise 2", "Pregunta 2", "Question 2",
+    assert rubrics._default_labels("E2") == ["E2", "Ejercicio 2", "Exercise 2", "Pregunta 2", "Question 2",
                                              "Problema 2", "Problem 2", "2"]
-    assert rubrics._default_labels("Q3")[:5] == ["Q3", "E3", "P3", "Pregunta 3", "Question 3"]
+    assert rubrics._default_labels("Q3")[:3] == ["Q3", "Pregunta 3", "Question 3"]
     assert rubrics._default_labels("mnist") == ["mnist"] and rubrics._default_labels("T1") == ["T1"]
 
 
@@ -124,4 +124,5 @@ def test_default_labels_keep_to_their_own_words_when_another_question_has_the_nu
     ids = ["Q1", "E1", "E2"]
     assert rubrics._default_labels("E1", ids) == ["E1", "Ejercicio 1", "Exercise 1"]
     assert rubrics._default_labels("Q1", ids) == ["Q1", "Pregunta 1", "Question 1"]
-    assert "Q2" in rubrics._default_labels("E2", ids) and "2" in rubrics._default_labels("E2", ids)
+    assert "Pregunta 2" in rubrics._default_labels("E2", ids) and "2" in rubrics._default_labels("E2", ids)
+    assert "Q2" not in rubrics._default_labels("E2", ids)  # another letter is another assignment's label

@@ -1,9 +1,11 @@
 """The sandbox around the student's kernel, level by level, measured from inside a real kernel.
 
-Each available level (bubblewrap; unshare when the tests run as root; none)
-runs a probe notebook that looks for everything it must not see or do, and
-notebooks that hit each resource limit. The host side checks what the
-kernel could not report itself (a loopback listener that must see nothing).
+Each level (bubblewrap; unshare, which needs root; none) runs a probe
+notebook that looks for everything it must not see or do, and notebooks that
+hit each resource limit, as root (with cgroups) and, for bubblewrap, as an
+ordinary user (without them: the watchdog and RLIMIT_NPROC). The host side
+checks what the kernel could not report itself: a loopback listener that must
+see nothing, and no process or cgroup left after each notebook.
 """
 import json
 import os
@@ -11,6 +13,7 @@ import shutil
 import socket
 import stat
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -18,23 +21,43 @@ import nbformat
 import pytest
 
 from grader.execute import sandbox as sandboxes
+from grader.execute.limits import Cgroup
 from grader.execute.runner import Limits, copy_untrusted, execute_notebook
 
+from .expect import grader_cgroups, sandbox_leftovers
+
 REPO = Path(__file__).resolve().parent.parent
-LEVELS = [pytest.param("bubblewrap", marks=pytest.mark.skipif(shutil.which("bwrap") is None, reason="no bwrap")),
-          pytest.param("unshare", marks=pytest.mark.skipif(os.geteuid() != 0, reason="the unshare level needs root")),
-          "none"]
+NO_BWRAP = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
+LEVELS = [pytest.param("bubblewrap", marks=NO_BWRAP), pytest.param("unshare", marks=pytest.mark.root), "none"]
 ISOLATED = LEVELS[:2]
 
 
+def as_a_user(*marks):
+    """The bubblewrap level run by an ordinary user: no cgroups, so the watchdog and rlimits must hold."""
+    return pytest.param("bubblewrap", id="bubblewrap-as-a-user", marks=[NO_BWRAP, pytest.mark.nonroot, *marks])
+
+
+def _cgroups_here() -> bool:
+    group = Cgroup(16, 1 << 30)
+    group.close()
+    return group.active
+
+
+CGROUPS = _cgroups_here()
+
+
 def run(level, *sources, **limits):
+    """Execute a notebook of ``sources`` at ``level``; afterwards nothing of its kernel may be left."""
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     settings = {"cell_timeout": 30, "notebook_timeout": 90, **limits}
-    import tempfile
-    with tempfile.TemporaryDirectory(prefix="grader-test-job-") as job:
-        execution = execute_notebook(notebook, Path(job), sandboxes.detect(level), Limits(**settings))
-        texts = ["".join(o.get("text", "") for o in cell.outputs) for cell in execution.notebook.cells]
-        return execution, texts
+    cgroups = grader_cgroups()
+    with tempfile.TemporaryDirectory(prefix="grader-test-") as parent:
+        job = Path(parent) / "job"
+        execution = execute_notebook(notebook, job, sandboxes.detect(level), Limits(**settings))
+        shutil.rmtree(job)
+        assert sandbox_leftovers(Path(parent), cgroups) == []
+    texts = ["".join(o.get("text", "") for o in cell.outputs) for cell in execution.notebook.cells]
+    return execution, texts
 
 
 # --- the launcher -------------------------------------------------------------------------------
@@ -91,18 +114,12 @@ def test_copy_untrusted_keeps_only_plain_files(tmp_path):
     assert all(not mode & (stat.S_ISUID | stat.S_ISGID | stat.S_IXUSR) for name, mode in copied.items() if name != "sub")
 
 
-def _cgroups_here() -> bool:
-    from grader.execute.limits import Cgroup
-    group = Cgroup(16, 1 << 30)
-    group.close()
-    return group.active
-
-
-@pytest.mark.skipif(not _cgroups_here(), reason="needs cgroups the tests may create (root)")
+@pytest.mark.root
+@pytest.mark.skipif(not CGROUPS, reason="no cgroups here that the tests may create")
 def test_a_kernel_left_by_a_killed_grader_is_cleaned_up_by_the_next_one():
     import subprocess
     import uuid
-    from grader.execute.limits import CGROUP_ROOT, Cgroup
+    from grader.execute.limits import CGROUP_ROOT
     controller = CGROUP_ROOT / "pids" if (CGROUP_ROOT / "pids").is_dir() else CGROUP_ROOT
     orphan = controller / f"grader-999999-1-{uuid.uuid4().hex[:8]}"  # made by a grader that no longer runs
     orphan.mkdir()
@@ -226,23 +243,25 @@ def test_level_none_runs_without_isolation_and_says_so(listener, tmp_path):
 
 @pytest.mark.kernel
 @pytest.mark.slow
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", [*LEVELS, as_a_user()])
 def test_limits_stop_the_kernel_with_a_reason(level):
+    """Each limit at each level, and as an ordinary user (no cgroups)."""
     hog, texts = run(level, "hog = []\nwhile True:\n    hog.append(bytearray(50_000_000))", "print('after')",
                      memory=768 * 1024**2)
     assert [c.status for c in hog.cells] == ["killed", "not_run"] and hog.cells[0].error_name == "OutOfMemory"
     assert any(p.startswith("Out of memory at cell 1") for p in hog.problems)
 
-    bomb, _ = run(level, "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
-                  processes=64)
-    assert bomb.cells[0].status == "killed" and bomb.cells[0].error_name in ("ProcessLimit", "OutOfMemory")
-
     disk, _ = run(level, "import time\nblock = b'z' * 10_000_000\nfor i in range(100):\n    open(f'f{i}', 'wb').write(block)\n    time.sleep(0.05)",
                   disk=200 * 1024**2)
-    assert disk.cells[0].error_name == "DiskLimit" and any("Disk limit exceeded at cell 1" in p for p in disk.problems)
+    assert (disk.cells[0].status, disk.cells[0].error_name) == ("killed", "DiskLimit")
+    assert any("Disk limit exceeded at cell 1" in p for p in disk.problems)
 
-    big, _ = run(level, "open('big', 'wb').write(b'z' * 300_000_000)", disk=200 * 1024**2)
-    assert big.cells[0].error_name == "OSError"  # one file past the limit: refused by RLIMIT_FSIZE
+    # one file past the limit: RLIMIT_FSIZE stops it at the limit; removed at once, before the watchdog's next look
+    # at the folder (which holds the limit and the kernel's own files, so more than the limit) can kill the kernel
+    big, texts = run(level, "import os\ntry:\n    open('big', 'wb').write(b'z' * 300_000_000)\n"
+                            "except OSError as error:\n    size = os.path.getsize('big')\n    os.remove('big')\n"
+                            "    print('REFUSED', type(error).__name__, size)", disk=200 * 1024**2)
+    assert (big.cells[0].status, texts[0]) == ("ok", f"REFUSED OSError {200 * 1024**2}\n"), (big.cells[0], texts)
 
     loud, texts = run(level, "for i in range(200_000):\n    print('x' * 99)", "print('after')", output=64 * 1024)
     assert [c.status for c in loud.cells] == ["ok", "ok"] and "[grader] output cut" in texts[0]
@@ -255,5 +274,25 @@ def test_limits_stop_the_kernel_with_a_reason(level):
                              "while True:\n    time.sleep(0.1)", "print('after')", cell_timeout=3)
     assert [c.status for c in stubborn.cells] == ["timeout", "not_run"]
 
-    parent, _ = run(level, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nimport time\ntime.sleep(1)")
-    assert parent.cells[0].status in ("ok", "killed", "error")  # and this test process is still alive
+    # isolated, the kernel's parent is its namespace's init (itself at the unshare level), which ignores SIGKILL
+    # from inside; without isolation the parent is the launcher's shell, and the kernel goes with it
+    parent, _ = run(level, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nimport time\ntime.sleep(1)",
+                    "print('after')")
+    assert [c.status for c in parent.cells] == (["killed", "not_run"] if level == "none" else ["ok", "ok"])
+    # and this test process lives on
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+@pytest.mark.parametrize("level", [*LEVELS, as_a_user(pytest.mark.xfail(strict=True, reason=(
+    "known, left to the execution code: without cgroups RLIMIT_NPROC stops the forks, but it counts every process "
+    "and thread of the uid, the grader's own too, and the watchdog never reports it: the bomb ends at the cell "
+    "timeout, reported as a cell that ignored the interrupt")))])
+def test_a_fork_bomb_is_stopped_as_too_many_processes(level):
+    bomb, _ = run(level, "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
+                  processes=64)
+    assert bomb.cells[0].status == "killed", bomb.cells[0]
+    # the cgroup counts processes; without one the watchdog sums the forks' memory, shared pages many times
+    assert bomb.cells[0].error_name in (("ProcessLimit",) if CGROUPS else ("ProcessLimit", "OutOfMemory"))
+    reason = {"ProcessLimit": "Too many processes at cell 1", "OutOfMemory": "Out of memory at cell 1"}
+    assert any(p.startswith(reason[bomb.cells[0].error_name]) for p in bomb.problems), bomb.problems

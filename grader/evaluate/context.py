@@ -77,7 +77,8 @@ class Context:
         self.predictor = predictor or SandboxedPredictor()  # started only if a model with code of its own is called
         self.measured: dict[str, float] = {}
         self.refused: list[str] = []
-        self.picked: dict[str, int] = {}    # question id -> model object judged there
+        self.picks: dict[str, Pick] = {}    # question id -> the model judged there (its first check's)
+        self.compared: dict[int, str] = {}  # model object -> the question whose comparison counted it
         self.versions = []                  # (version, info, file digest) of every usable model
         self.own_code_judged: dict[str, tuple] = {}  # the running check's models with code of their own, and
         self.own_code_ran = False                    # whether their code made predictions for it
@@ -151,18 +152,24 @@ class Context:
     def _pairs(self):
         return [(version, info) for version, info, _ in self.versions]
 
+    def _excluded(self, spec: CheckSpec) -> set[int]:
+        return {self.picks[q].version.model for q in spec.options.get("exclude", []) if q in self.picks}
+
     def pick(self, spec: CheckSpec, question: Question) -> Pick | None:
-        exclude = {self.picked[q] for q in spec.options.get("exclude", []) if q in self.picked}
-        chosen = pick(self._pairs(), self.rubric.models[spec.options["model"]], self.section(spec), exclude,
-                      only_in_section=bool(spec.options.get("only_in_section")))
+        chosen = pick(self._pairs(), self.rubric.models[spec.options["model"]], self.section(spec),
+                      self._excluded(spec), only_in_section=bool(spec.options.get("only_in_section")))
         if chosen is not None:
-            self.picked.setdefault(question.id, chosen.version.model)
+            self.picks.setdefault(question.id, chosen)
             self._note_own_code([chosen])
         return chosen
 
-    def pick_all(self, spec: CheckSpec) -> list[Pick]:
-        exclude = {self.picked[q] for q in spec.options.get("exclude", []) if q in self.picked}
-        picks = pick_all(self._pairs(), self.rubric.models[spec.options["model"]], self.section(spec))
+    def pick_all(self, spec: CheckSpec, elsewhere: bool = False) -> list[Pick]:
+        """The models fitting the check trained in its section; with ``elsewhere``, those trained outside it
+        that no question judged or counted (work left under another question's heading)."""
+        exclude = self._excluded(spec)
+        if elsewhere:
+            exclude |= {p.version.model for p in self.picks.values()} | set(self.compared)
+        picks = pick_all(self._pairs(), self.rubric.models[spec.options["model"]], self.section(spec), elsewhere)
         picks = [p for p in picks if p.version.model not in exclude]
         self._note_own_code(picks)
         return picks

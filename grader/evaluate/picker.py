@@ -120,11 +120,12 @@ def pick(versions: list[tuple[ModelVersion, ModelInfo]], selector: dict, section
     return Pick(version, info, place(version, section))
 
 
-def pick_all(versions, selector: dict, section: Section | None) -> list[Pick]:
-    """Every distinct model fitting ``selector`` trained or changed in the section: its last version there."""
+def pick_all(versions, selector: dict, section: Section | None, elsewhere: bool = False) -> list[Pick]:
+    """Every distinct model fitting ``selector`` trained or changed in the section (with ``elsewhere``: outside
+    it), each as its last version there."""
     best = {}
     for version, info in candidates(versions, selector):
         where = place(version, section)
-        if where in ("section", "anywhere"):
+        if where in (("before", "after") if elsewhere else ("section", "anywhere")):
             best[version.model] = Pick(version, info, where)  # versions come in order: the last one wins
     return sorted(best.values(), key=lambda p: (p.version.cell if p.version.cell is not None else -1))

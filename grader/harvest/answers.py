@@ -28,6 +28,7 @@ the label only in a listing), the section carries a note naming its cells.
 """
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -75,13 +76,29 @@ def _number_pattern(numbers: list[str]) -> re.Pattern | None:
 
 
 def cell_text(cell) -> str:
-    """The prose of a cell: markdown as is; comments of code cells."""
+    """The prose of a cell: markdown as is; comments of code cells, then the sentences they print."""
     if cell.cell_type == "markdown":
         return cell.source
     if cell.cell_type == "code":
-        return "\n".join(line.split("#", 1)[1].strip() for line in cell.source.splitlines()
-                         if line.strip().startswith("#"))
+        comments = [line.split("#", 1)[1].strip() for line in cell.source.splitlines() if line.strip().startswith("#")]
+        return "\n".join(comments + _printed(cell.source))
     return ""
+
+
+def _printed(source: str) -> list[str]:
+    """Sentences a cell prints as plain text (``print("Con más neuronas ...")``): analyses written as code.
+
+    Only string literals of six words or more: a formatted result line is output, not an answer.
+    """
+    if "print" not in source:
+        return []
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):  # IPython syntax, or a cell that does not parse
+        return []
+    return [arg.value.strip() for node in ast.walk(tree) if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name) and node.func.id == "print" for arg in node.args
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and len(arg.value.split()) >= 6]
 
 
 def normalised(source: str) -> str:

@@ -1,9 +1,10 @@
 """Read what the kernel recorded about its models.
 
 The manifest was written inside the sandbox, so it is untrusted data: every
-line is checked, anything malformed is ignored, and file names must stay
-inside the models folder. It only says where models were seen; what a model
-is and what it can do is read from the model file by the evaluator.
+line is checked, anything malformed is ignored, and a version's file must be
+a regular file named directly in the models folder (no path, no symlink).
+It only says where models were seen; what a model is and what it can do is
+read from the model file by the evaluator.
 """
 from __future__ import annotations
 
@@ -62,9 +63,10 @@ def manifest_records(models_dir: Path, cell_of_execution: dict[int, int]) -> Ite
     for line in raw.decode("utf-8", "replace").splitlines():
         try:
             record = json.loads(line)
-            yield record, cell_of_execution.get(int(record["execution_count"]))
-        except (ValueError, KeyError, TypeError):
+            count = int(record["execution_count"])
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):  # not JSON, not an object, bad numbers
             continue
+        yield record, cell_of_execution.get(count)
 
 
 def read_models(models_dir: Path, cell_of_execution: dict[int, int]) -> list[ModelVersion]:
@@ -75,26 +77,26 @@ def read_models(models_dir: Path, cell_of_execution: dict[int, int]) -> list[Mod
     versions: list[ModelVersion] = []
     for record, cell in manifest_records(models_dir, cell_of_execution):
         try:
-            event, model = record["event"], int(record["model"])
-        except (ValueError, KeyError, TypeError):
+            event, model = record.get("event"), int(record["model"])
+        except (ValueError, KeyError, TypeError, OverflowError):
             continue
         if event == "seen":
-            for name in record.get("names", [])[:20]:
-                if isinstance(name, str) and name not in names.setdefault(model, []):
+            given = record.get("names")
+            for name in (given if isinstance(given, list) else [])[:20]:
+                if isinstance(name, str) and name[:100] not in names.setdefault(model, []):
                     names[model].append(name[:100])
             if cell is not None:
                 seen.setdefault(model, []).append(cell)
-        elif event == "fit" and isinstance(record.get("history"), dict):
-            fits.setdefault(model, []).append({"cell": cell, "params": record.get("params") or {},
-                                               "history": record["history"]})
+        elif event == "fit":
+            history, params = _history(record.get("history")), record.get("params")
+            if history:
+                fits.setdefault(model, []).append({"cell": cell, "params": params if isinstance(params, dict) else {},
+                                                   "history": history})
         elif event == "version":
-            filename = str(record.get("file", ""))
-            path = (Path(models_dir) / filename) if filename else None
-            if path is not None and (path.parent != Path(models_dir) or not path.is_file()):
-                path = None
             number = sum(1 for v in versions if v.model == model) + 1
-            versions.append(ModelVersion(model, number, path, cell, list(names.get(model, [])),
-                                         list(seen.get(model, [])), list(fits.get(model, [])),
+            versions.append(ModelVersion(model, number, _model_file(models_dir, record.get("file")), cell,
+                                         list(names.get(model, [])), list(seen.get(model, [])),
+                                         list(fits.get(model, [])),
                                          "legacy" if record.get("flavour") == "legacy" else "keras3",
                                          str(record.get("error", ""))[:500]))
     for version in versions:  # names and fits seen after a version was saved still describe it
@@ -103,3 +105,22 @@ def read_models(models_dir: Path, cell_of_execution: dict[int, int]) -> list[Mod
         version.fits = [f for f in fits.get(version.model, []) if f["cell"] is None or version.cell is None
                         or f["cell"] <= version.cell]
     return versions
+
+
+def _history(value) -> dict[str, list[float]] | None:
+    """A training history as the kernel writes it (metric -> numbers), or None."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        return {str(key): [float(x) for x in values][:1000] for key, values in value.items()
+                if isinstance(values, list)} or None
+    except (TypeError, ValueError):
+        return None
+
+
+def _model_file(models_dir: Path, name) -> Path | None:
+    """The model file a record names: a regular file directly in the folder, by a bare name; else None."""
+    if not isinstance(name, str) or "/" in name or name in ("", ".", ".."):
+        return None
+    path = Path(models_dir) / name
+    return path if path.is_file() and not path.is_symlink() else None

@@ -29,6 +29,13 @@ def _environment():
     return environment
 
 
+def environment_with(folder: Path):
+    """The reports' templates, filters and globals, with the templates of ``folder`` first (the review page's)."""
+    from jinja2 import ChoiceLoader, FileSystemLoader
+    base = _environment()
+    return base.overlay(loader=ChoiceLoader([FileSystemLoader(folder), base.loader]))
+
+
 def band_share(value, band: dict) -> float:
     """Where ``value`` sits from the band's ``zero`` to its ``full``, in percent."""
     try:

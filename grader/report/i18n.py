@@ -30,6 +30,8 @@ STRINGS = {
     "parts": ("Partes", "Parts"),
     "measured": ("Medido", "Measured"),
     "band": ("Banda de puntos", "Points band"),
+    "measured_on": ("medido con", "measured on"),
+    "samples": ("muestras", "samples"),
     "zero_at": ("0 puntos en", "0 points at"),
     "full_at": ("todos en", "all at"),
     "reference": ("referencia", "reference"),

@@ -11,6 +11,8 @@ KIND = CheckKind(
     required={"data": str, "metric": str}, optional={"params": dict, "samples": int, "band": dict},
     figures=("training_curve",))
 
+MORE = 4  # a measurement whose noise could move the points is made again on this many times the samples
+
 
 def training_curve(ctx: Context, chosen) -> list[dict]:
     """The model's training history, all its ``fit`` calls end to end."""
@@ -25,17 +27,20 @@ def training_curve(ctx: Context, chosen) -> list[dict]:
              "data": {"history": history}}]
 
 
-def measure(ctx: Context, spec, chosen) -> dict:
-    """What ``chosen`` measures on the check's fresh data (remembered: see memo).
+def measure(ctx: Context, spec, chosen, samples: int | None = None) -> dict:
+    """What ``chosen`` measures on ``samples`` (default: the check's) fresh samples (remembered: see memo).
 
     The model is measured on the handout's encoding of the data, and on the
     kind's other encodings where they are worth trying (see ``Encoding``); it
-    keeps its best. ``metrics`` and ``figures`` are from that one, and
-    ``encoding`` describes it when it is not the handout's, with the metric
-    in the handout's encoding as ``handout``.
+    keeps its best. ``metrics``, ``figures`` and ``noise`` (each metric's
+    standard error) are from that one, and ``encoding`` describes it when it
+    is not the handout's, with the metric in the handout's encoding as
+    ``handout``. ``held_out`` is how many unique samples the kind holds, when
+    it holds only so many.
     """
     options = spec.options
-    name, params, samples = options["data"], options.get("params", {}), int(options.get("samples", 2000))
+    name, params = options["data"], options.get("params", {})
+    samples = samples or int(options.get("samples", 2000))
     metric = options["metric"]
     kind = get_kind(name)
     best = max if kind.METRICS.get(metric, True) else min
@@ -52,7 +57,8 @@ def measure(ctx: Context, spec, chosen) -> dict:
                   if encoding.worth_trying(chosen.info.layer_classes, metric, tried[0][2][metric])]
         encoding, predictions, metrics = best(tried, key=lambda tried_one: tried_one[2][metric])  # ties: the handout's
         figure = kind.figure(dataset, predictions, metrics) if hasattr(kind, "figure") else None
-        measured = {"metrics": metrics, "figures": [figure] if figure else []}
+        measured = {"metrics": metrics, "figures": [figure] if figure else [],
+                    "noise": kind.noise(dataset, predictions, metrics), "held_out": dataset.info.get("held_out")}
         if encoding is not None:
             measured["encoding"] = {**encoding.description, "handout": tried[0][2][metric]}
         return measured
@@ -78,59 +84,111 @@ def _good_enough(options: dict, value: float, floor: float) -> bool:
     return value >= floor if higher_is_better else value <= floor
 
 
+def more_samples(kind, measured: dict) -> int | None:
+    """The size of a second, larger measurement, or None when the kind can give no more samples."""
+    n = measured["metrics"]["n_samples"]
+    larger = min(MORE * n, kind.MAX_SAMPLES, measured.get("held_out") or kind.MAX_SAMPLES)
+    return larger if larger > n else None
+
+
+def on_samples(ctx: Context, kind, measured: dict) -> str:
+    """"measured on N fresh samples", or "on all N held-out digits" when the kind has no more."""
+    n = measured["metrics"]["n_samples"]
+    if n == measured.get("held_out"):
+        name = getattr(kind, "SAMPLE_NAME", {"es": "muestras", "en": "samples"})
+        return ctx.say(f"medido con todos los {name['es']} reservados ({n})",
+                       f"measured on all {n} held-out {name['en']}")
+    return ctx.say(f"medido con {n} muestras nuevas", f"measured on {n} fresh samples")
+
+
 def run(spec, question, ctx: Context) -> Part:
     options = spec.options
     metric = options["metric"]
+    kind = get_kind(options["data"])
     label = ctx.text(spec.label) or ctx.say(f"{metric} con datos nuevos", f"{metric} on fresh data")
     chosen = ctx.pick(spec, question)
     if chosen is None:
         return Part(label, 0, spec.points, "fail", ctx.no_model(spec))
     part = Part(label, 0, spec.points, "fail", model=ctx.describe_pick(chosen))
+    key = f"{question.id}#{question.checks.index(spec)}"
+    band = options.get("band") if spec.points else None
     try:
         measured = measure(ctx, spec, chosen)
+        ctx.measured[key] = measured["metrics"][metric]
+        larger = more_samples(kind, measured)
+        if larger and band and band.get("relative") and ctx.reference is None:
+            # the reference on the larger sample too: a student measured on it is compared with it there
+            ctx.measured[f"{key}@{larger}"] = measure(ctx, spec, chosen, larger)["metrics"][metric]
     except Exception as error:
         part.status = "error"
-        part.feedback = ctx.say(f"El modelo «{chosen.version.label}» falla con los datos nuevos: {type(error).__name__}: {str(error)[:200]}",
-                                f"Model “{chosen.version.label}” fails on the fresh data: {type(error).__name__}: {str(error)[:200]}")
+        failure = f"{type(error).__name__}: {str(error)[:200]}"
+        part.feedback = ctx.say(f"El modelo «{chosen.version.label}» falla con los datos nuevos: {failure}",
+                                f"Model “{chosen.version.label}” fails on the fresh data: {failure}")
         return part
-    metrics = measured["metrics"]
-    value = metrics[metric]
-    key = f"{question.id}#{question.checks.index(spec)}"
-    ctx.measured[key] = value
-    part.metrics = {k: v for k, v in metrics.items() if not isinstance(v, list)}
-    part.figures = measured["figures"] + training_curve(ctx, chosen)
+    value = measured["metrics"][metric]
     where = {"section": "", "before": ctx.say(" (definido antes de la pregunta)", " (defined before the question)"),
              "anywhere": ""}[chosen.where]
-    note = notes(ctx, chosen, measured, metric)
-    measured = ctx.say(f"«{chosen.version.label}»{where}: {metric} = {value:.4g} con {metrics.get('n_samples', '?')} muestras nuevas.",
-                       f"“{chosen.version.label}”{where}: {metric} = {value:.4g} on {metrics.get('n_samples', '?')} fresh samples.")
-    measured += note
-    band = options.get("band")
-    if band is None or spec.points == 0:
-        part.status, part.score, part.feedback = "pass", spec.points, measured
+    named = ctx.say(f"«{chosen.version.label}»{where}: ", f"“{chosen.version.label}”{where}: ")
+    if band is None:
+        part.status, part.score = "pass", spec.points
+        _describe(part, ctx, chosen, kind, metric, measured, named)
         return part
     if ctx.reference is None and "reference_min" in band and not _good_enough(options, value, band["reference_min"]):
         part.status = "error"
-        part.feedback = measured + ctx.say(f" La solución de referencia debe llegar a {band['reference_min']}.",
-                                           f" The reference solution must reach {band['reference_min']}.")
+        _describe(part, ctx, chosen, kind, metric, measured, named)
+        part.feedback += ctx.say(f" La solución de referencia debe llegar a {band['reference_min']}.",
+                                 f" The reference solution must reach {band['reference_min']}.")
         return part
     reference, known_from = ctx.reference_value(key, value)
     try:
         bounds = bands.resolve(band, reference)
     except ValueError:
         part.status = "error"
-        part.feedback = measured + ctx.say(" La solución de referencia no tiene valor para comparar.",
-                                           " The reference solution has no value to compare with.")
+        _describe(part, ctx, chosen, kind, metric, measured, named)
+        part.feedback += ctx.say(" La solución de referencia no tiene valor para comparar.",
+                                 " The reference solution has no value to compare with.")
         return part
+    comparable = ctx.reference is None or not band.get("relative") or f"{key}@{larger}" in ctx.reference
+    first, retry_failed = None, ""
+    noise = measured["noise"][metric]
+    if larger and comparable and bands.too_close_to_call(value, noise, bounds["zero"], bounds["full"]):
+        try:
+            first, measured = measured, measure(ctx, spec, chosen, larger)
+        except Exception as error:  # e.g. out of memory on the larger sample: the first measurement stands
+            retry_failed = ctx.say(f" No se pudo medir con {larger} muestras ({type(error).__name__}).",
+                                   f" It could not be measured on {larger} samples ({type(error).__name__}).")
+        else:
+            value = ctx.measured[f"{key}@{larger}"] = measured["metrics"][metric]
+            bounds = bands.resolve(band, value if ctx.reference is None else ctx.reference[f"{key}@{larger}"])
     part.thresholds = {metric: bounds}
     share = bands.fraction(value, bounds["zero"], bounds["full"])
     part.score = round(spec.points * share, 3)
     part.status = "pass" if share == 1 else "partial" if share > 0 else "fail"
+    _describe(part, ctx, chosen, kind, metric, measured, named, first)
+    part.feedback += retry_failed
     verdict = {"pass": ctx.say(" Alcanza el nivel pedido", " It reaches the level asked for"),
                "partial": ctx.say(" Crédito parcial", " Partial credit"),
                "fail": ctx.say(" No alcanza el mínimo", " It does not reach the minimum")}[part.status]
-    part.feedback = measured + verdict + f" ({bounds['zero']:.3g} → 0, {bounds['full']:.3g} → {spec.points:g})."
+    part.feedback += verdict + f" ({bounds['zero']:.3g} → 0, {bounds['full']:.3g} → {spec.points:g})."
     if "reference" in bounds:
-        part.feedback += ctx.say(f" Referencia: {reference:.4g}{known_from}.",
-                                 f" Reference: {reference:.4g}{known_from}.")
+        part.feedback += ctx.say(f" Referencia: {bounds['reference']:.4g}{known_from}.",
+                                 f" Reference: {bounds['reference']:.4g}{known_from}.")
     return part
+
+
+def _describe(part: Part, ctx: Context, chosen, kind, metric: str, measured: dict, named: str,
+              first: dict | None = None) -> None:
+    """The part's metrics, figures and first sentences, from the measurement that decides it; ``first`` is
+    the smaller one it replaced."""
+    metrics = measured["metrics"]
+    part.metrics = {k: v for k, v in metrics.items() if not isinstance(v, list)}
+    part.metrics["standard_error"] = measured["noise"][metric]
+    part.figures = measured["figures"] + training_curve(ctx, chosen)
+    text = named + f"{metric} = {metrics[metric]:.4g}, " + on_samples(ctx, kind, measured)
+    if first is not None:
+        was = f"{first['metrics'][metric]:.4g} ± {first['noise'][metric]:.2g}"
+        text += ctx.say(f" (con {first['metrics']['n_samples']} muestras midió {was}: tan cerca que el azar de la "
+                        f"muestra podía cambiar sus puntos)",
+                        f" (on {first['metrics']['n_samples']} samples it measured {was}: close enough for sampling "
+                        f"noise to change its points)")
+    part.feedback = text + "." + notes(ctx, chosen, measured, metric)

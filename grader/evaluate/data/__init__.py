@@ -7,6 +7,14 @@ Every kind follows one small interface (like a scikit-learn estimator):
 - ``score(dataset, predictions) -> dict``: plainly named metrics
   (``accuracy``, ``mae``, ``n_samples``, ...) for a model's raw predictions.
 - ``METRICS``: for each metric, whether higher is better.
+- ``noise(dataset, predictions, metrics) -> dict``: each metric's standard
+  error on these samples (how far another draw of as many samples would
+  move it): binomial for an accuracy, the standard deviation of the
+  per-sample errors over sqrt(n) for an MAE or MSE.
+- ``MAX_SAMPLES``: the most fresh samples one measurement takes (its cost).
+  A kind that holds only so many unique samples (MNIST's held-out digits)
+  gives all of them when asked for more, and says how many it holds in
+  ``Dataset.info["held_out"]``; ``SAMPLE_NAME`` (optional) names them.
 - ``read(predictions)`` (optional): the outputs of any model the kind can
   score, in the form of the handout's model (two class scores become the
   probability of class 1); without it, outputs are scored as they come.
@@ -31,6 +39,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -70,6 +79,22 @@ KINDS = {
     "sum_regression": "grader.evaluate.data.sum_regression",
     "mnist": "grader.evaluate.data.mnist",
 }
+
+
+def binomial_error(share: float, n: int) -> float:
+    """Standard error of a share of right answers (an accuracy) measured on ``n`` samples."""
+    return math.sqrt(share * (1 - share) / n)
+
+
+def mean_error(per_sample: np.ndarray) -> float:
+    """Standard error of the mean of ``per_sample`` values (absolute or squared errors)."""
+    per_sample = np.asarray(per_sample, dtype=np.float64)
+    return float(per_sample.std() / math.sqrt(len(per_sample)))
+
+
+def accuracy_noise(dataset: Dataset, predictions, metrics: dict) -> dict:
+    """``noise`` for a kind whose metric is ``accuracy``."""
+    return {"accuracy": binomial_error(metrics["accuracy"], metrics["n_samples"])}
 
 
 def get_kind(name: str):

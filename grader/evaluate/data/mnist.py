@@ -24,11 +24,14 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import Dataset, Encoding
+from . import Dataset, Encoding, accuracy_noise
 
 FIGURE = "confusion_matrix"
 LOAD_DATA = ("keras.src.datasets.mnist", "tf_keras.src.datasets.mnist")   # keras 3, tf-keras
 METRICS = {"accuracy": True}
+noise = accuracy_noise
+MAX_SAMPLES = 10_000           # the real test set
+SAMPLE_NAME = {"es": "dígitos", "en": "digits"}
 
 
 def raw_pixels(x: np.ndarray) -> np.ndarray:

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Dataset
+from . import Dataset, accuracy_noise
 
 FIGURE = "scatter_classes"
 METRICS = {"accuracy": True}
+noise = accuracy_noise
+MAX_SAMPLES = 16_000
 
 
 def generate(rng: np.random.Generator, n: int) -> Dataset:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Dataset
+from . import Dataset, mean_error
 
 FIGURE = "pred_vs_true"
 METRICS = {"mae": False, "mse": False}
+MAX_SAMPLES = 16_000
 
 
 def generate(rng: np.random.Generator, n: int) -> Dataset:
@@ -18,13 +19,22 @@ def generate(rng: np.random.Generator, n: int) -> Dataset:
     return Dataset(x, x.sum(axis=1, keepdims=True))
 
 
+def errors(dataset: Dataset, predictions) -> np.ndarray:
+    return np.asarray(predictions, dtype=np.float64).reshape(dataset.y.shape) - dataset.y
+
+
 def score(dataset: Dataset, predictions) -> dict:
-    error = np.asarray(predictions, dtype=np.float64).reshape(dataset.y.shape) - dataset.y
+    error = errors(dataset, predictions)
     return {
         "mae": float(np.abs(error).mean()),
         "mse": float((error**2).mean()),
         "n_samples": int(len(dataset.y)),
     }
+
+
+def noise(dataset: Dataset, predictions, metrics: dict) -> dict:
+    error = errors(dataset, predictions)
+    return {"mae": mean_error(np.abs(error)), "mse": mean_error(error**2)}
 
 
 def figure(dataset: Dataset, predictions, metrics: dict) -> dict:
