@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import i18n
 from . import rubric as rubrics
 from .environment import COURSE_PACKAGES
 from .execute.runner import Execution, Limits, copy_untrusted, execute_notebook
@@ -314,7 +315,8 @@ def _evaluate(job: Job, given: _Inputs, execution: Execution | None) -> Result:
         checks=checks, execution=explain_runs(execution.cells, execution.notebook.cells, job.lang) if execution else [],
         notebook=str(Path(job.notebook)),
         sandbox={"level": given.sandbox.level, "warning": _sandbox_warning(rubric, given.sandbox, job.lang)},
-        problems=given.read_problems + harvested.problems + refused, data_sources=sources,
+        problems=given.read_problems + [i18n.said(problem, job.lang) for problem in harvested.problems] + refused,
+        data_sources=sources,
         fingerprint={}, measured=measured, environment=harvested.environment)
 
 

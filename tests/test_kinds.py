@@ -17,7 +17,8 @@ from grader.evaluate.checks.kind import COMMON_KEYS, MODEL_KEYS, CheckKind
 from grader.evaluate.context import Context, DataCache, Part
 from grader.harvest import Harvest
 from grader.harvest.answers import Section
-from grader.report import figures, i18n
+from grader import i18n
+from grader.report import figures
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 TYPE_EXAMPLES = {int: 1, float: 1.5, str: "x", list: [1], dict: {}, bool: True}
@@ -56,7 +57,7 @@ def test_a_check_kind_declares_what_it_must(name):
     assert list(inspect.signature(module.run).parameters) == ["spec", "question", "ctx"]
     assert not set(kind.required) & set(kind.optional)
     assert not (set(kind.required) | set(kind.optional)) & (set(COMMON_KEYS) | set(MODEL_KEYS))
-    assert all(figure in figures.KINDS and figure in i18n.STRINGS for figure in kind.figures)
+    assert all(figure in figures.KINDS and figure in i18n.MESSAGES for figure in kind.figures)
 
 
 @pytest.mark.parametrize("name", CHECKS)
@@ -188,7 +189,7 @@ def test_a_data_kinds_figure_is_the_kind_it_declares_and_is_drawn(name):
     assert hasattr(kind, "figure") == hasattr(kind, "FIGURE")
     if not hasattr(kind, "figure"):
         return
-    assert kind.FIGURE in figures.KINDS and kind.FIGURE in i18n.STRINGS
+    assert kind.FIGURE in figures.KINDS and kind.FIGURE in i18n.MESSAGES
     dataset = kind.generate(np.random.default_rng(7), 30)
     predictions = data_kinds.read(kind, perfect(dataset))
     drawn = kind.figure(dataset, predictions, kind.score(dataset, predictions))

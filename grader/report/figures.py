@@ -13,7 +13,7 @@ import json
 import math
 import re
 
-from . import i18n
+from .. import i18n
 
 MAX_POINTS = 400
 PX_PER_INCH = 96  # CSS pixels

@@ -9,11 +9,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from .. import bands, i18n
 from ..atomic import write_text_atomic
-from .. import bands
 from ..harvest.diagnosis import environment_notes
 from ..result import Check, Result
-from . import figures, i18n
+from . import figures
 from .summary import pending, summarize
 
 

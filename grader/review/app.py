@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlencode
 
 from ..batch import BatchError
-from ..report import i18n
+from .. import i18n
 from ..report.html import environment_with
 from ..result import Check, Result
 from .record import Record

@@ -7,4 +7,4 @@ KIND = CheckKind("hidden", "a hidden check in a student pack: its title and poin
 
 def run(spec, question, ctx: Context) -> Part:
     return Part(ctx.text(spec.label) or ctx.text(question.title), 0, spec.points, "hidden",
-                ctx.say("Se califica tras la entrega.", "Graded after hand-in."))
+                ctx.say("hidden.graded_after_hand_in"))
