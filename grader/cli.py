@@ -15,6 +15,7 @@ from . import rubric as rubrics
 from .batch import (MANUAL_SCORES, BatchError, default_workers, die_with_parent, grade_all, local_executor,
                     read_manual_scores, reference_job, reference_values, run_job, run_seed, safe_id)
 from .grade import Job
+from .i18n import localized
 from .pack import SEEDS
 from .result import Result
 
@@ -308,14 +309,14 @@ def cmd_grade(args) -> int:
     from .report import write_class_files
     progress = Progress(len(found))
     results: dict[str, Result] = {}
-    question_ids = [q.id for q in rubric.questions]
+    question_ids, title = [q.id for q in rubric.questions], localized(rubric.title, args.lang)
 
     def on_done(result: Result, write: bool = True):
         results[result.submission] = result
         status = f"{result.score:g}/{result.max_score:g}" + (f"  ({result.problems[0][:80]})" if result.problems else "")
         progress.finished(result.submission, status)
         if write:
-            write_class_files(list(results.values()), args.out, question_ids, _title(rubric, args.lang), args.lang)
+            write_class_files(list(results.values()), args.out, question_ids, title, args.lang)
 
     def still_to_grade(template: Job) -> list[Job]:
         """The jobs whose saved result is out of date; the others count as done at once (no worker needed).
@@ -324,7 +325,7 @@ def cmd_grade(args) -> int:
         from .grade import current_result
         from .review import write_record
         jobs = [job_for(template, sid) for sid in found]
-        write_record(args.out, jobs, args.manual_scores or here / MANUAL_SCORES, _title(rubric, args.lang), args.lang)
+        write_record(args.out, jobs, args.manual_scores or here / MANUAL_SCORES, title, args.lang)
         todo, reused = [], 0
         for job in jobs:
             sid = job.submission
@@ -336,7 +337,7 @@ def cmd_grade(args) -> int:
             progress.event({"event": "reused", "submission": sid})
             on_done(result, write=False)
         if reused:
-            write_class_files(list(results.values()), args.out, question_ids, _title(rubric, args.lang), args.lang)
+            write_class_files(list(results.values()), args.out, question_ids, title, args.lang)
         return todo
 
     for sid in found:  # results from an earlier run count until they are redone
@@ -527,11 +528,6 @@ def _pump(queue, progress, stopped=None):
         _deliver(progress, event)
 
 
-def _title(rubric, lang: str) -> str:
-    title = rubric.title
-    return title.get(lang) or next(iter(title.values())) if isinstance(title, dict) else str(title)
-
-
 def cmd_check(args) -> int:
     if not args.notebook.is_file():
         raise BatchError(f"{args.notebook}: " + ("a folder, not a notebook" if args.notebook.is_dir() else "no such file"))
@@ -676,10 +672,11 @@ def cmd_assignments(args) -> int:
         except rubrics.RubricError as error:
             print(f"{name}: BROKEN: {error}")
             continue
-        print(f"{rubric.name}: {_title(rubric, 'en')} — {rubric.max_score:g} points; reference {rubric.reference.name}")
+        print(f"{rubric.name}: {localized(rubric.title, 'en')} — {rubric.max_score:g} points; "
+              f"reference {rubric.reference.name}")
         for question in rubric.questions:
             kinds = ", ".join(f"{c.kind} {c.points:g}" for c in question.checks)
-            print(f"  {question.id:6} {question.max_score:4g} pts  {_title(question, 'en')}  [{kinds}]")
+            print(f"  {question.id:6} {question.max_score:4g} pts  {localized(question.title, 'en')}  [{kinds}]")
     return 0
 
 

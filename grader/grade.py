@@ -315,7 +315,7 @@ def _evaluate(job: Job, given: _Inputs, execution: Execution | None) -> Result:
         checks=checks, execution=explain_runs(execution.cells, execution.notebook.cells, job.lang) if execution else [],
         notebook=str(Path(job.notebook)),
         sandbox={"level": given.sandbox.level, "warning": _sandbox_warning(rubric, given.sandbox, job.lang)},
-        problems=given.read_problems + [i18n.said(problem, job.lang) for problem in harvested.problems] + refused,
+        problems=given.read_problems + [i18n.localized(problem, job.lang) for problem in harvested.problems] + refused,
         data_sources=sources,
         fingerprint={}, measured=measured, environment=harvested.environment)
 

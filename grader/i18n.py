@@ -104,6 +104,70 @@ MESSAGES = {  # key -> (Spanish, English); a text with {name} fields is formatte
     "pred_vs_true": ("Predicción frente a valor real", "Prediction against true value"),
     "training_curve": ("Curvas de entrenamiento", "Training curves"),
     "bars": ("Comparación de modelos", "Models side by side"),
+    # grader/review: the review page
+    "title": ("Revisión manual", "Human review"),
+    "part_text": ("Respuesta escrita", "Written answer"),
+    "part_model": ("Modelo con código propio", "Model with code of its own"),
+    "students": ("estudiantes", "students"),
+    "student": ("Estudiante", "Student"),
+    "of": ("de", "of"),
+    "reviewed": ("revisadas", "reviewed"),
+    "flagged": ("Marcadas para otra revisión", "Flagged for another look"),
+    "flag": ("Marcar para otra revisión", "Flag for another look"),
+    "unflag": ("Quitar la marca", "Remove the flag"),
+    "is_flagged": ("Marcada para otra revisión", "Flagged for another look"),
+    "start": ("Empezar", "Start"),
+    "nothing": ("No hay nada pendiente de revisión manual.", "Nothing awaits human review."),
+    "points_box": ("Puntos", "Points"),
+    "comment_box": ("Comentario (lo ve el estudiante)", "Comment (the student sees it)"),
+    "reviewer": ("Revisor", "Reviewer"),
+    "past": ("Comentarios ya usados en esta pregunta", "Comments already used in this question"),
+    "save": ("Guardar y siguiente", "Save and next"),
+    "confirm": ("Confirmar lo medido", "Confirm what was measured"),
+    "clear": ("Borrar la revisión", "Clear the review"),
+    "prev": ("Anterior", "Previous"),
+    "next": ("Siguiente", "Next"),
+    "home": ("Todas las preguntas", "All questions"),
+    "show_names": ("Mostrar nombres", "Show names"),
+    "hide_names": ("Ocultar nombres", "Hide names"),
+    "not_reviewed": ("Sin revisar.", "Not reviewed yet."),
+    "saved_row": ("Guardado", "Saved"),
+    "confirmed": ("confirmado lo medido", "measured points confirmed"),
+    "by": ("por", "by"),
+    "would_earn_total": ("Lo medido daría", "What was measured would earn"),
+    "held": ("Partes retenidas", "Held parts"),
+    "score_now": ("Nota de la entrega", "Submission's score"),
+    "saved": ("Guardado y recalculado", "Saved and re-scored"),
+    "conflict": ("No se guardó: otro revisor cambió esta fila después de que la abrieras. Ahora dice",
+                 "Not saved: another reviewer changed this row after you opened it. It now says"),
+    "conflict_removed": ("No se guardó: otro revisor borró esta fila después de que la abrieras.",
+                         "Not saved: another reviewer cleared this row after you opened it."),
+    "yours": ("Lo que intentabas guardar", "What you tried to save"),
+    "bad_points": ("No se guardó: los puntos deben ser un número entre 0 y", "Not saved: points must be a number "
+                   "from 0 to"),
+    "no_points": ("No se guardó: escribe los puntos.", "Not saved: type the points."),
+    "not_written": ("No se guardó: no se pudo escribir", "Not saved: could not write"),
+    "not_rescored": ("Guardado en manual_scores.csv, pero la nota no se pudo recalcular",
+                     "Saved in manual_scores.csv, but the score could not be recalculated"),
+    "files": ("Archivos", "Files"),
+    "keys": ("Teclado", "Keyboard"),
+    "key_enter": ("en los puntos: guardar y pasar al siguiente", "in the points box: save and go to the next"),
+    "key_ctrl_enter": ("en cualquier casilla: guardar y pasar al siguiente", "in any box: save and go to the next"),
+    "key_escape": ("salir de la casilla (para usar las teclas de abajo)", "leave the box (to use the keys below)"),
+    "key_next": ("siguiente / anterior estudiante", "next / previous student"),
+    "key_points": ("ir a los puntos / al comentario", "go to the points / the comment"),
+    "key_digit": ("añadir el comentario ya usado número 1 a 9", "add past comment number 1 to 9"),
+    "key_flag": ("marcar o desmarcar para otra revisión", "flag or unflag for another look"),
+    "key_confirm": ("confirmar lo medido (modelos)", "confirm what was measured (models)"),
+    "key_names": ("mostrar u ocultar nombres", "show or hide names"),
+    "key_home": ("volver a la lista de preguntas", "back to the list of questions"),
+    "anonymous": ("Las entregas se muestran con un alias; los nombres solo si los pides.",
+                  "Submissions are shown by an alias; names only when you ask."),
+    "forbidden": ("Esta dirección necesita la clave que imprimió «grader review».",
+                  "This address needs the token that `grader review` printed."),
+    "not_found": ("No existe esta página.", "There is no such page."),
+    "not_allowed": ("Esta página no admite esa petición.", "This page does not take that request."),
+    "failed": ("El servidor de revisión falló", "The review server failed"),
     # grader/harvest/diagnosis.py: why a cell failed, when the environment is the cause; what the kernel adapted
     "diagnosis.placeholder": (
         "El cuaderno usa {module}, que no está disponible al corregir: {why}. Las líneas pip install nunca se "
@@ -170,7 +234,51 @@ MESSAGES = {  # key -> (Spanish, English); a text with {name} fields is formatte
         'The notebook asked for the Keras backend "{asked}" ({source}), which grading does not have: it ran on '
         "TensorFlow."),
     "diagnosis.note_keras2": ("Nombres de Keras 2 traducidos a los de hoy: {names}.",
-                    "Keras 2 names mapped to today's: {names}."),    # grader/execute/runner.py: what stopped a notebook
+                    "Keras 2 names mapped to today's: {names}."),    # grader/harvest/answers.py: which cells a question's section took, when its labels left a choice
+    "answers.cell": ("celda {cell}", "cell {cell}"),
+    "answers.cells": ("celdas {first}-{last}", "cells {first}-{last}"),
+    "answers.label_idle": ("la etiqueta de la celda {cells} no va seguida de trabajo",
+                           "the label in cell {cells} has no work after it"),
+    "answers.label_only_in_listing": ("la etiqueta solo está en la celda {cell}, que enumera varias preguntas: se "
+                                      "toma el texto hasta la siguiente etiqueta",
+                                      "the label is only in cell {cell}, which lists several questions: the text up "
+                                      "to the next label is taken"),
+    "answers.label_without_work": ("la etiqueta aparece en las celdas {cells} sin trabajo detrás: se toma la primera",
+                                   "the label appears in cells {cells} with no work after it: the first is taken"),
+    "answers.labels_idle": ("las etiquetas de las celdas {cells} no van seguidas de trabajo",
+                            "the labels in cells {cells} have no work after them"),
+    "answers.statement_lists": ("el enunciado de la celda {cells} enumera varias preguntas",
+                                "the statement in cell {cells} lists several questions"),
+    "answers.statements_list": ("los enunciados de las celdas {cells} enumeran varias preguntas",
+                                "the statements in cells {cells} list several questions"),
+    # grader/intake.py: what a student handed in, when it is not one notebook
+    "intake.attempt": ("intento {attempt}", "attempt {attempt}"),
+    "intake.attempt_graded": (", intento {attempt}", ", attempt {attempt}"),
+    "intake.no_notebook": ("No se entregó ningún cuaderno (.ipynb), solo {files}: no hay nada que corregir.",
+                           "No notebook (.ipynb) was handed in, only {files}: there is nothing to grade."),
+    "intake.not_a_notebook": ("no es un cuaderno", "not a notebook"),
+    "intake.renamed_notebook": ("{file} es un cuaderno de Jupyter con otra extensión: se corrige como cuaderno.",
+                                "{file} is a Jupyter notebook with another extension: it is graded as one."),
+    "intake.several_files": ("{count} archivos entregados: se corrige {file} (el más reciente{attempt}). No se "
+                             "corrigen: {not_graded}.",
+                             "{count} files handed in: {file} is graded (the latest{attempt}). Not graded: "
+                             "{not_graded}."),
+    "intake.time_not_understood": ("La hora {time} del nombre no se entiende: no se usa.",
+                                   "The time {time} in the file name is not understood: it is not used."),
+    # grader/late.py: how late, and the penalty
+    "late_work.days": ("Entregada con {days} días de retraso ({submitted}; plazo {due}{extension}).",
+                  "Handed in {days} days late ({submitted}; due {due}{extension})."),
+    "late_work.extension": (", con una prórroga de {hours:g} h", ", with an extension of {hours:g} h"),
+    "late_work.flagged_without_time": ("El LMS la marca como entregada tarde, sin indicar la hora: cuenta como 1 día de "
+                                  "retraso.",
+                                  "The LMS marks it late without giving the time: it counts as 1 day late."),
+    "late_work.one_day": ("Entregada con {days} día de retraso ({submitted}; plazo {due}{extension}).",
+                     "Handed in {days} day late ({submitted}; due {due}{extension})."),
+    "late_work.score_multiplied": ("La nota se multiplica por {kept}: de {raw:g} a {score:g}.",
+                              "The score is multiplied by {kept}: from {raw:g} to {score:g}."),
+    "late_work.time_from_file": ("La hora es la de modificación del archivo: los nombres del LMS no la indican.",
+                            "That time is the file's modification time: the LMS's file names give none."),
+    # grader/execute/runner.py: what stopped a notebook
     "runner.disk_limit": ("Límite de disco superado en la celda {cell}: el cuaderno escribió más de {mib:.0f} MiB "
                           "en su carpeta y se detuvo.",
                           "Disk limit exceeded at cell {cell}: the notebook wrote more than {mib:.0f} MiB to its "
@@ -385,15 +493,12 @@ def text(key: str, lang: str = "es", **params) -> str:
     return words.format(**params)
 
 
-def message(key: str, **params) -> dict:
-    """Message ``key`` with its parameters, to be put in words later (:func:`said`): what is saved to be re-used
-    in any language (execution.json) holds this, not the words."""
-    return {"key": key, "params": params}
-
-
-def said(saved: dict, lang: str = "es") -> str:
-    """The words of a :func:`message` in ``lang``."""
-    return text(saved["key"], lang, **saved["params"])
+def each_language(key: str, **params) -> dict:
+    """``{lang: words}`` of message ``key``, for a text made before its reader's language is known and saved
+    for any (a runner's problem in execution.json, a section's or an intake's note); a parameter given as
+    ``{lang: words}`` is taken in each language. :func:`localized` picks the language."""
+    return {lang: text(key, lang, **{name: localized(value, lang) if isinstance(value, dict) else value
+                                     for name, value in params.items()}) for lang in LANGS}
 
 
 def localized(value, lang: str = "es") -> str:

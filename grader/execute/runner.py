@@ -30,7 +30,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 
 from ..environment import COURSE_PACKAGES
-from ..i18n import message
+from ..i18n import each_language
 from ..result import CellRun
 from . import cells as cell_policy
 from .limits import Cgroup, rlimits_for
@@ -61,7 +61,7 @@ class Execution:
     notebook: nbformat.NotebookNode    # with outputs
     models_dir: Path
     cell_of_execution: dict[int, int]  # kernel execution_count -> cell index
-    problems: list[dict] = field(default_factory=list)   # i18n.message: localised in the job's language
+    problems: list[dict] = field(default_factory=list)   # {lang: words} (i18n.each_language)
     seconds: float = 0.0
 
 
@@ -231,26 +231,29 @@ async def _execute(notebook, job_dir, sandbox, limits, config, data_files, progr
         if index is not None and by_index[index].status == "running":
             by_index[index].status, by_index[index].error_name = "timeout", "NotebookDeadline"
             by_index[index].error_message = f"the notebook passed its {limits.notebook_timeout:.0f} s deadline"
-        problems.append(message("runner.notebook_deadline", seconds=limits.notebook_timeout) if index is None else
-                        message("runner.notebook_deadline_at_cell", seconds=limits.notebook_timeout, cell=index + 1))
+        problems.append(each_language("runner.notebook_deadline", seconds=limits.notebook_timeout) if index is None
+                        else each_language("runner.notebook_deadline_at_cell", seconds=limits.notebook_timeout,
+                                           cell=index + 1))
     except Exception as error:  # the kernel could not start, or nbclient failed
-        problems.append(message("runner.kernel_failed", error_type=type(error).__name__, error=str(error)[:450]))
+        problems.append(each_language("runner.kernel_failed", error_type=type(error).__name__,
+                                      error=str(error)[:450]))
     finally:
         await _kill(km)
         refused = cgroup.processes_refused()
         cgroup.close()
         kernel_log.close()
     if state["procs"]:
-        problems.append(message("runner.too_many_processes", cell=state["procs"], processes=limits.processes))
+        problems.append(each_language("runner.too_many_processes", cell=state["procs"],
+                                      processes=limits.processes))
     elif refused:
-        problems.append(message("runner.processes_refused", processes=limits.processes, refused=refused))
+        problems.append(each_language("runner.processes_refused", processes=limits.processes, refused=refused))
     for run in runs:
         if run.status == "running":
             run.status = "not_run"
     if state["oom"]:
-        problems.append(message("runner.out_of_memory", cell=state["oom"], gib=limits.memory / 1024**3))
+        problems.append(each_language("runner.out_of_memory", cell=state["oom"], gib=limits.memory / 1024**3))
     if state["disk"]:
-        problems.append(message("runner.disk_limit", cell=state["disk"], mib=limits.disk / 1024**2))
+        problems.append(each_language("runner.disk_limit", cell=state["disk"], mib=limits.disk / 1024**2))
     cell_of_execution = {cell.execution_count: i for i, cell in enumerate(notebook.cells)
                          if cell.cell_type == "code" and cell.get("execution_count")}
     return Execution(runs, notebook, models_dir, cell_of_execution, problems, time.monotonic() - started)
