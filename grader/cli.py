@@ -534,7 +534,7 @@ def cmd_check(args) -> int:
     from .grade import read_notebook
     notebook, problems = read_notebook(args.notebook)
     if notebook is None:  # a student checking the wrong file: say so, do not grade it as zero
-        raise BatchError(problems[-1].rstrip("."))
+        raise BatchError(localized(problems[-1], "en").rstrip("."))
     if args.pack:
         from .pack import rubric_for_check
         args.assignment = rubric_for_check(args.pack, args.assignment)

@@ -92,19 +92,21 @@ def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, list[str]]:
     try:
         raw = path.read_bytes()
     except OSError as error:
-        return None, [f"{path.name}: cannot be read: {error.strerror}"]
+        return None, [i18n.each_language("grade.unreadable", file=path.name, error=error.strerror)]
     problems = []
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         text = raw.decode("utf-8", errors="replace")
-        problems.append(f"{path.name}: not valid UTF-8 (byte {error.start}); unreadable characters were replaced.")
+        problems.append(i18n.each_language("grade.not_utf8", file=path.name, byte=error.start))
     try:
         notebook = nbformat.reads(text, as_version=4)
     except Exception as error:  # nbformat raises several kinds for non-notebooks
-        return None, problems + [f"{path.name}: not a Jupyter notebook ({type(error).__name__}: {str(error)[:200]})."]
+        return None, problems + [i18n.each_language("grade.not_a_notebook", file=path.name,
+                                                    error=f"{type(error).__name__}: {str(error)[:200]}")]
     if not isinstance(notebook.get("cells"), list):
-        return None, problems + [f"{path.name}: not a Jupyter notebook (no cells)."]
+        return None, problems + [i18n.each_language("grade.not_a_notebook", file=path.name,
+                                                    error=i18n.each_language("grade.no_cells"))]
     for cell in notebook.cells:
         if isinstance(cell.get("source"), list):
             cell.source = "".join(cell.source)
@@ -217,6 +219,7 @@ def _inputs(job: Job) -> _Inputs:
     rubric = rubrics.load(job.assignment)
     sandbox = detect(job.sandbox)
     notebook, read_problems = read_notebook(Path(job.notebook))
+    read_problems = [i18n.localized(problem, job.lang) for problem in read_problems]
     limits = limits_for(rubric, job)
     keys = _keys(job, rubric, sandbox, Path(job.notebook), notebook is not None, limits)
     return _Inputs(out, rubric, sandbox, notebook, read_problems, limits, *keys)

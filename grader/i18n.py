@@ -234,7 +234,8 @@ MESSAGES = {  # key -> (Spanish, English); a text with {name} fields is formatte
         'The notebook asked for the Keras backend "{asked}" ({source}), which grading does not have: it ran on '
         "TensorFlow."),
     "diagnosis.note_keras2": ("Nombres de Keras 2 traducidos a los de hoy: {names}.",
-                    "Keras 2 names mapped to today's: {names}."),    # grader/harvest/answers.py: which cells a question's section took, when its labels left a choice
+                    "Keras 2 names mapped to today's: {names}."),
+    # grader/harvest/answers.py: which cells a question's section took, when its labels left a choice
     "answers.cell": ("celda {cell}", "cell {cell}"),
     "answers.cells": ("celdas {first}-{last}", "cells {first}-{last}"),
     "answers.label_idle": ("la etiqueta de la celda {cells} no va seguida de trabajo",
@@ -267,17 +268,29 @@ MESSAGES = {  # key -> (Spanish, English); a text with {name} fields is formatte
                                    "The time {time} in the file name is not understood: it is not used."),
     # grader/late.py: how late, and the penalty
     "late_work.days": ("Entregada con {days} días de retraso ({submitted}; plazo {due}{extension}).",
-                  "Handed in {days} days late ({submitted}; due {due}{extension})."),
+                       "Handed in {days} days late ({submitted}; due {due}{extension})."),
     "late_work.extension": (", con una prórroga de {hours:g} h", ", with an extension of {hours:g} h"),
-    "late_work.flagged_without_time": ("El LMS la marca como entregada tarde, sin indicar la hora: cuenta como 1 día de "
-                                  "retraso.",
-                                  "The LMS marks it late without giving the time: it counts as 1 day late."),
+    "late_work.flagged_without_time": ("El LMS la marca como entregada tarde, sin indicar la hora: cuenta como 1 "
+                                       "día de retraso.",
+                                       "The LMS marks it late without giving the time: it counts as 1 day late."),
     "late_work.one_day": ("Entregada con {days} día de retraso ({submitted}; plazo {due}{extension}).",
-                     "Handed in {days} day late ({submitted}; due {due}{extension})."),
+                          "Handed in {days} day late ({submitted}; due {due}{extension})."),
     "late_work.score_multiplied": ("La nota se multiplica por {kept}: de {raw:g} a {score:g}.",
-                              "The score is multiplied by {kept}: from {raw:g} to {score:g}."),
+                                   "The score is multiplied by {kept}: from {raw:g} to {score:g}."),
     "late_work.time_from_file": ("La hora es la de modificación del archivo: los nombres del LMS no la indican.",
-                            "That time is the file's modification time: the LMS's file names give none."),
+                                 "That time is the file's modification time: the LMS's file names give none."),
+    # grader/grade.py: a notebook that cannot be read
+    "grade.no_cells": ("sin celdas", "no cells"),
+    "grade.not_a_notebook": ("{file}: no es un cuaderno de Jupyter ({error}).",
+                             "{file}: not a Jupyter notebook ({error})."),
+    "grade.not_utf8": ("{file}: no es UTF-8 válido (byte {byte}); se sustituyeron los caracteres ilegibles.",
+                       "{file}: not valid UTF-8 (byte {byte}); unreadable characters were replaced."),
+    "grade.unreadable": ("{file}: no se puede leer: {error}", "{file}: cannot be read: {error}"),
+    # grader/pack.py: a student's self-check without a sandbox
+    "pack.unsandboxed": ("Sin aislamiento aquí (no hay bubblewrap): tu cuaderno se ejecuta como en Jupyter, con tus "
+                         "permisos; en tu propio ordenador no es un problema.",
+                         "No sandbox here (there is no bubblewrap): your notebook runs as in Jupyter, with your own "
+                         "rights; on your own computer that is fine."),
     # grader/execute/runner.py: what stopped a notebook
     "runner.disk_limit": ("Límite de disco superado en la celda {cell}: el cuaderno escribió más de {mib:.0f} MiB "
                           "en su carpeta y se detuvo.",

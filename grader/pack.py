@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
-from . import __version__
+from . import __version__, i18n
 from . import rubric as rubrics
 
 FORMAT = "grader-pack"
@@ -279,10 +279,7 @@ def stale(pack: Pack, rubric: rubrics.Rubric) -> str:
 
 def unsandboxed(lang: str) -> str:
     """What a student reads when their notebook ran without a sandbox (bubblewrap is Linux only)."""
-    return ("Sin aislamiento aquí (no hay bubblewrap): tu cuaderno se ejecuta como en Jupyter, con tus permisos; "
-            "en tu propio ordenador no es un problema." if lang == "es" else
-            "No sandbox here (there is no bubblewrap): your notebook runs as in Jupyter, with your own rights; "
-            "on your own computer that is fine.")
+    return i18n.text("pack.unsandboxed", lang)
 
 
 def rubric_for_check(pack_path: Path, assignment: str | None = None) -> str:
