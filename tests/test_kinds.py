@@ -184,6 +184,24 @@ def test_a_data_kind_scores_every_metric_it_declares_and_a_perfect_model_best(na
 
 
 @pytest.mark.parametrize("name", DATA)
+def test_a_data_kind_gives_each_metrics_sampling_noise_and_its_sizes(name):
+    kind = data_kinds.get_kind(name)
+    assert isinstance(kind.MAX_SAMPLES, int) and kind.MAX_SAMPLES > 0
+    assert set(getattr(kind, "SAMPLE_NAME", i18n.LANGS)) == set(i18n.LANGS)
+    def noise(n):
+        """The noise of a model right on every other sample."""
+        dataset = kind.generate(np.random.default_rng(7), n)
+        predictions = perfect(dataset)
+        predictions[::2] = predictions[::-1][::2]
+        predictions = data_kinds.read(kind, predictions)
+        return kind.noise(dataset, predictions, kind.score(dataset, predictions))
+
+    few, more = noise(60), noise(240)
+    assert set(few) == set(kind.METRICS) and all(isinstance(value, float) and value > 0 for value in few.values())
+    assert all(more[metric] < few[metric] for metric in kind.METRICS)
+
+
+@pytest.mark.parametrize("name", DATA)
 def test_a_data_kinds_figure_is_the_kind_it_declares_and_is_drawn(name):
     kind = data_kinds.get_kind(name)
     assert hasattr(kind, "figure") == hasattr(kind, "FIGURE")
