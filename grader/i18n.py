@@ -143,8 +143,8 @@ MESSAGES = {  # key -> (Spanish, English); a text with {name} fields is formatte
     "conflict_removed": ("No se guardó: otro revisor borró esta fila después de que la abrieras.",
                          "Not saved: another reviewer cleared this row after you opened it."),
     "yours": ("Lo que intentabas guardar", "What you tried to save"),
-    "bad_points": ("No se guardó: los puntos deben ser un número entre 0 y", "Not saved: points must be a number "
-                   "from 0 to"),
+    "bad_points": ("No se guardó: los puntos deben ser un número entre 0 y",
+                   "Not saved: points must be a number from 0 to"),
     "no_points": ("No se guardó: escribe los puntos.", "Not saved: type the points."),
     "not_written": ("No se guardó: no se pudo escribir", "Not saved: could not write"),
     "not_rescored": ("Guardado en manual_scores.csv, pero la nota no se pudo recalcular",
@@ -169,72 +169,71 @@ MESSAGES = {  # key -> (Spanish, English); a text with {name} fields is formatte
     "not_allowed": ("Esta página no admite esa petición.", "This page does not take that request."),
     "failed": ("El servidor de revisión falló", "The review server failed"),
     # grader/harvest/diagnosis.py: why a cell failed, when the environment is the cause; what the kernel adapted
-    "diagnosis.placeholder": (
-        "El cuaderno usa {module}, que no está disponible al corregir: {why}. Las líneas pip install nunca se "
-        "ejecutan al corregir; si el módulo hace falta, el profesor puede añadirlo a los paquetes del curso.",
-        "The notebook uses {module}, which is not available when grading: {why}. Lines like pip install never "
-        "run when grading; if the module is needed, the instructor can add it to the course packages."),
-    "diagnosis.skipped_line": ("su línea «{line}» no se ejecutó", 'its line "{line}" did not run'),
+    "diagnosis.colab": ("Esto solo funciona dentro de Google Colab ({what}), y la corrección no se hace en Colab: "
+                        "no hay navegador, ni Google Drive, ni red. Los datos que use el cuaderno deben generarse "
+                        "en él.",
+                        "This only works inside Google Colab ({what}), and grading does not run in Colab: there is "
+                        "no browser, no Google Drive and no network. Data the notebook uses must be made by the "
+                        "notebook itself."),
     "diagnosis.course_package": ("es un paquete del curso que no se pudo instalar en la máquina de corrección",
-                       "it is a course package that could not be installed on the grading machine"),
-    "diagnosis.colab": (
-        "Esto solo funciona dentro de Google Colab ({what}), y la corrección no se hace en Colab: no hay "
-        "navegador, ni Google Drive, ni red. Los datos que use el cuaderno deben generarse en él.",
-        "This only works inside Google Colab ({what}), and grading does not run in Colab: there is no browser, "
-        "no Google Drive and no network. Data the notebook uses must be made by the notebook itself."),
-    "diagnosis.tf1": (
-        "Código escrito para TensorFlow 1, que la corrección no tiene: TensorFlow 2.21 eliminó {name}. En "
-        "TensorFlow 2 no hay sesiones ni placeholders: el código se ejecuta al momento y los modelos se "
-        "construyen y entrenan con Keras (model.compile, model.fit).",
-        "Written for TensorFlow 1, which grading does not have: TensorFlow 2.21 removed {name}. TensorFlow 2 "
-        "has no sessions or placeholders: code runs at once, and models are built and trained with Keras "
-        "(model.compile, model.fit)."),
-    "diagnosis.not_installed": (
-        "El módulo {module} no está instalado en el entorno de corrección, y las líneas pip install nunca se "
-        "ejecutan al corregir. Usa lo que ya hay (TensorFlow y Keras, NumPy, pandas, matplotlib, "
-        "scikit-learn...) o pide al profesor que lo añada a los paquetes del curso.",
-        "The module {module} is not installed in the grading environment, and lines like pip install never "
-        "run when grading. Use what is there (TensorFlow and Keras, NumPy, pandas, matplotlib, scikit-learn...) "
-        "or ask the instructor to add it to the course packages."),
-    "diagnosis.keras_wrappers": (
-        "keras.wrappers.scikit_learn ya no existe en Keras (ni en Keras 3 ni en tf-keras); el paquete scikeras "
-        "lo sustituye.",
-        "keras.wrappers.scikit_learn no longer exists in Keras (neither Keras 3 nor tf-keras); the scikeras "
-        "package replaces it."),
-    "diagnosis.rnn_input_dim": (
-        "input_dim= en una capa recurrente es de Keras 2; en Keras 3 la capa espera secuencias: usa "
-        "input_shape=(None, n) o keras.Input(shape=(None, n)) como primera capa.",
-        "input_dim= on a recurrent layer is Keras 2; in Keras 3 the layer expects sequences: use "
-        "input_shape=(None, n) or keras.Input(shape=(None, n)) as the first layer."),
-    "diagnosis.network": (
-        "La celda intentó usar Internet (una descarga), y la corrección no tiene red. Los datos deben generarse "
-        "en el cuaderno o venir con la tarea.",
-        "The cell tried to use the Internet (a download), and grading has no network. Data must be made in the "
-        "notebook or come with the assignment."),
-    "diagnosis.local_file": (
-        "La celda lee un archivo de tu equipo, de Colab o de Google Drive ({path}) que no forma parte de la "
-        "entrega: al corregir solo existe el cuaderno.",
-        "The cell reads a file from your own machine, Colab or Google Drive ({path}) that is not part of the "
-        "hand-in: when grading, only the notebook exists."),
-    "diagnosis.undefined_after_failure": (
-        "«{name}» no está definida porque la celda {cell}, que la define, falló o no se ejecutó: arregla esa "
-        "celda primero.",
-        '"{name}" is not defined because cell {cell}, which defines it, failed or did not run: fix that cell '
-        "first."),
+                                 "it is a course package that could not be installed on the grading machine"),
+    "diagnosis.keras_wrappers": ("keras.wrappers.scikit_learn ya no existe en Keras (ni en Keras 3 ni en tf-keras); "
+                                 "el paquete scikeras lo sustituye.",
+                                 "keras.wrappers.scikit_learn no longer exists in Keras (neither Keras 3 nor "
+                                 "tf-keras); the scikeras package replaces it."),
+    "diagnosis.local_file": ("La celda lee un archivo de tu equipo, de Colab o de Google Drive ({path}) que no "
+                             "forma parte de la entrega: al corregir solo existe el cuaderno.",
+                             "The cell reads a file from your own machine, Colab or Google Drive ({path}) that is "
+                             "not part of the hand-in: when grading, only the notebook exists."),
+    "diagnosis.network": ("La celda intentó usar Internet (una descarga), y la corrección no tiene red. Los datos "
+                          "deben generarse en el cuaderno o venir con la tarea.",
+                          "The cell tried to use the Internet (a download), and grading has no network. Data must "
+                          "be made in the notebook or come with the assignment."),
+    "diagnosis.not_installed": ("El módulo {module} no está instalado en el entorno de corrección, y las líneas pip "
+                                "install nunca se ejecutan al corregir. Usa lo que ya hay (TensorFlow y Keras, "
+                                "NumPy, pandas, matplotlib, scikit-learn...) o pide al profesor que lo añada a los "
+                                "paquetes del curso.",
+                                "The module {module} is not installed in the grading environment, and lines like "
+                                "pip install never run when grading. Use what is there (TensorFlow and Keras, "
+                                "NumPy, pandas, matplotlib, scikit-learn...) or ask the instructor to add it to the "
+                                "course packages."),
+    "diagnosis.placeholder": ("El cuaderno usa {module}, que no está disponible al corregir: {why}. Las líneas pip "
+                              "install nunca se ejecutan al corregir; si el módulo hace falta, el profesor puede "
+                              "añadirlo a los paquetes del curso.",
+                              "The notebook uses {module}, which is not available when grading: {why}. Lines like "
+                              "pip install never run when grading; if the module is needed, the instructor can add "
+                              "it to the course packages."),
+    "diagnosis.rnn_input_dim": ("input_dim= en una capa recurrente es de Keras 2; en Keras 3 la capa espera "
+                                "secuencias: usa input_shape=(None, n) o keras.Input(shape=(None, n)) como primera "
+                                "capa.",
+                                "input_dim= on a recurrent layer is Keras 2; in Keras 3 the layer expects "
+                                "sequences: use input_shape=(None, n) or keras.Input(shape=(None, n)) as the first "
+                                "layer."),
+    "diagnosis.skipped_line": ("su línea «{line}» no se ejecutó", 'its line "{line}" did not run'),
+    "diagnosis.tf1": ("Código escrito para TensorFlow 1, que la corrección no tiene: TensorFlow 2.21 eliminó "
+                      "{name}. En TensorFlow 2 no hay sesiones ni placeholders: el código se ejecuta al momento y "
+                      "los modelos se construyen y entrenan con Keras (model.compile, model.fit).",
+                      "Written for TensorFlow 1, which grading does not have: TensorFlow 2.21 removed {name}. "
+                      "TensorFlow 2 has no sessions or placeholders: code runs at once, and models are built and "
+                      "trained with Keras (model.compile, model.fit)."),
+    "diagnosis.undefined_after_failure": ("«{name}» no está definida porque la celda {cell}, que la define, falló o "
+                                          "no se ejecutó: arregla esa celda primero.",
+                                          '"{name}" is not defined because cell {cell}, which defines it, failed or '
+                                          "did not run: fix that cell first."),
     # what the kernel adapted (the report's environment notes)
-    "diagnosis.note_placeholder": (
-        "{module} no está disponible al corregir y se importó como sustituto (celda {imported})",
-        "{module} is not available when grading and was imported as a placeholder (cell {imported})"),
+    "diagnosis.note_backend": ("El cuaderno pidió el backend «{asked}» de Keras ({source}), que la corrección no "
+                               "tiene: se ejecutó con TensorFlow.",
+                               'The notebook asked for the Keras backend "{asked}" ({source}), which grading does '
+                               "not have: it ran on TensorFlow."),
+    "diagnosis.note_keras2": ("Nombres de Keras 2 traducidos a los de hoy: {names}.",
+                              "Keras 2 names mapped to today's: {names}."),
+    "diagnosis.note_placeholder": ("{module} no está disponible al corregir y se importó como sustituto (celda "
+                                   "{imported})",
+                                   "{module} is not available when grading and was imported as a placeholder (cell "
+                                   "{imported})"),
     "diagnosis.note_unused": ("; nunca se usó, así que no cuesta nada.", "; it was never used, so it costs nothing."),
     "diagnosis.note_used": ("; se usó en la celda {used} ({uses}), que falló por ello.",
-                  "; it was used in cell {used} ({uses}), which failed because of it."),
-    "diagnosis.note_backend": (
-        "El cuaderno pidió el backend «{asked}» de Keras ({source}), que la corrección no tiene: se ejecutó "
-        "con TensorFlow.",
-        'The notebook asked for the Keras backend "{asked}" ({source}), which grading does not have: it ran on '
-        "TensorFlow."),
-    "diagnosis.note_keras2": ("Nombres de Keras 2 traducidos a los de hoy: {names}.",
-                    "Keras 2 names mapped to today's: {names}."),
+                            "; it was used in cell {used} ({uses}), which failed because of it."),
     # grader/harvest/answers.py: which cells a question's section took, when its labels left a choice
     "answers.cell": ("celda {cell}", "cell {cell}"),
     "answers.cells": ("celdas {first}-{last}", "cells {first}-{last}"),
@@ -301,199 +300,191 @@ MESSAGES = {  # key -> (Spanish, English); a text with {name} fields is formatte
                                  "se ejecutaron.",
                                  "The notebook passed its deadline of {seconds:.0f} s; the remaining cells did not "
                                  "run."),
-    "runner.notebook_deadline_at_cell": ("El cuaderno superó su tiempo límite de {seconds:.0f} s en la celda {cell}; "
-                                         "las celdas restantes no se ejecutaron.",
+    "runner.notebook_deadline_at_cell": ("El cuaderno superó su tiempo límite de {seconds:.0f} s en la celda "
+                                         "{cell}; las celdas restantes no se ejecutaron.",
                                          "The notebook passed its deadline of {seconds:.0f} s at cell {cell}; the "
                                          "remaining cells did not run."),
     "runner.out_of_memory": ("Sin memoria en la celda {cell}: el kernel usó más de {gib:.1f} GiB y se detuvo.",
-                             "Out of memory at cell {cell}: the kernel used more than {gib:.1f} GiB and was "
-                             "stopped."),
+                             "Out of memory at cell {cell}: the kernel used more than {gib:.1f} GiB and was stopped."),
     "runner.processes_refused": ("El cuaderno intentó ejecutar más de {processes} procesos a la vez; se rechazaron "
                                  "los nuevos ({refused} vez/veces).",
                                  "The notebook tried to run more than {processes} processes at once; new processes "
                                  "were refused ({refused} time(s))."),
-    "runner.too_many_processes": ("Demasiados procesos en la celda {cell}: el cuaderno siguió lanzando procesos "
-                                  "más allá del límite de {processes} (¿una bomba fork?) y se detuvo.",
+    "runner.too_many_processes": ("Demasiados procesos en la celda {cell}: el cuaderno siguió lanzando procesos más "
+                                  "allá del límite de {processes} (¿una bomba fork?) y se detuvo.",
                                   "Too many processes at cell {cell}: the notebook kept starting processes past the "
                                   "limit of {processes} (a fork bomb?) and was stopped."),
     # grader/evaluate: a part the grader could not judge, the instructor's review
+    "evaluate.could_not_evaluate": ("El grader no pudo evaluar esta parte: ",
+                                    "The grader could not evaluate this part: "),
     "evaluate.reviewed_by_the_instructor": ("Revisado por el profesor", "Reviewed by the instructor"),
-    "evaluate.the_grader_could_not_evaluate": ("El grader no pudo evaluar esta parte: ",
-                                               "The grader could not evaluate this part: "),
     # checks: numeric_answer
-    "answer.answer": ("Respuesta", "Answer"),
-    "answer.no_answer_found_there_is": ("No se encontró la respuesta: no hay texto tras la etiqueta {labels}.",
-                                        "No answer found: there is no text after the label {labels}."),
-    "answer.no_number_was_found_in": ("No se encontró ningún número en la respuesta.",
-                                      "No number was found in the answer."),
+    "answer.label": ("Respuesta", "Answer"),
+    "answer.no_answer_after_label": ("No se encontró la respuesta: no hay texto tras la etiqueta {label}.",
+                                     "No answer found: there is no text after the label {label}."),
+    "answer.no_number": ("No se encontró ningún número en la respuesta.", "No number was found in the answer."),
     "answer.right": ("Correcto.", "Right."),
     "answer.that_is_not_right": ("No es correcto.", "That is not right."),
-    "answer.you_answered": ("Respondiste {format}. ", "You answered {format}. "),
+    "answer.you_answered": ("Respondiste {value}. ", "You answered {value}. "),
     # checks: model_probe
     "probe.and_predicts_as_expected": (" y predice {predicted}, como se esperaba",
                                        " and predicts {predicted}, as expected"),
-    "probe.example_prediction": ("Predicción de ejemplo", "Example prediction"),
-    "probe.it_predicts_was_expected": ("Predice {got}; se esperaba {expected}.",
-                                       "It predicts {got}; {expected} was expected."),
-    "probe.it_predicts_was_expected_2": ("Predice {values}; se esperaba {expected} ± {tolerance}.",
-                                         "It predicts {values}; {expected} ± {tolerance} was expected."),
-    "probe.the_model_fails_on_that": ("El modelo falla con esa entrada: {error_type}: {error}",
-                                      "The model fails on that input: {error_type}: {error}"),
-    "probe.the_output_has_shape_was": ("La salida tiene forma {shape}; se esperaba {wanted}.",
-                                       "The output has shape {shape}; {wanted} was expected."),
-    "probe.the_output_has_the_expected": ("La salida tiene la forma esperada {shape}",
-                                          "The output has the expected shape {shape}"),
+    "probe.expected_output_shape": ("La salida tiene la forma esperada {shape}",
+                                    "The output has the expected shape {shape}"),
+    "probe.label": ("Predicción de ejemplo", "Example prediction"),
+    "probe.model_fails_on_input": ("El modelo falla con esa entrada: {error_type}: {error}",
+                                   "The model fails on that input: {error_type}: {error}"),
+    "probe.other_output_shape": ("La salida tiene forma {shape}; se esperaba {wanted}.",
+                                 "The output has shape {shape}; {wanted} was expected."),
+    "probe.predicts_other_classes": ("Predice {got}; se esperaba {expected}.",
+                                     "It predicts {got}; {expected} was expected."),
+    "probe.predicts_other_values": ("Predice {values}; se esperaba {expected} ± {tolerance}.",
+                                    "It predicts {values}; {expected} ± {tolerance} was expected."),
     # checks: free_text
-    "free_text.awaiting_review_by_the_instructor": ("Pendiente de revisión por el profesor.",
-                                                    "Awaiting review by the instructor."),
-    "free_text.explanation_human_review": ("Explicación (revisión manual)", "Explanation (human review)"),
-    "free_text.no_written_explanation_was_found": ("No se encontró ninguna explicación escrita para esta pregunta.",
-                                                   "No written explanation was found for this question."),
+    "free_text.awaiting_review": ("Pendiente de revisión por el profesor.", "Awaiting review by the instructor."),
+    "free_text.label": ("Explicación (revisión manual)", "Explanation (human review)"),
+    "free_text.no_explanation": ("No se encontró ninguna explicación escrita para esta pregunta.",
+                                 "No written explanation was found for this question."),
     # checks: model_metric
+    "metric.below_minimum": (" No alcanza el mínimo", " It does not reach the minimum"),
     "metric.defined_before_the_question": (" (definido antes de la pregunta)", " (defined before the question)"),
-    "metric.it_could_not_be_measured": (" No se pudo medir con {larger} muestras ({error_type}).",
-                                        " It could not be measured on {larger} samples ({error_type})."),
-    "metric.it_does_not_reach_the": (" No alcanza el mínimo", " It does not reach the minimum"),
-    "metric.it_reaches_the_level_asked": (" Alcanza el nivel pedido", " It reaches the level asked for"),
+    "metric.larger_sample_failed": (" No se pudo medir con {larger} muestras ({error_type}).",
+                                    " It could not be measured on {larger} samples ({error_type})."),
+    "metric.measured_close_to_edge": (" (con {n_samples} muestras midió {was}: tan cerca que el azar de la muestra "
+                                      "podía cambiar sus puntos)",
+                                      " (on {n_samples} samples it measured {was}: close enough for sampling noise "
+                                      "to change its points)"),
     "metric.measured_on_all_held_out": ("medido con todos los {name[es]} reservados ({n})",
                                         "measured on all {n} held-out {name[en]}"),
     "metric.measured_on_fresh_samples": ("medido con {n} muestras nuevas", "measured on {n} fresh samples"),
-    "metric.measured_on_the_input_it": (" Medido con {encoding[es]}, la entrada que espera; con la entrada del "
-                                        "enunciado su {metric} es {handout:.4g}.",
-                                        " Measured on {encoding[en]}, the input it expects; on the handout's input "
-                                        "its {metric} is {handout:.4g}."),
-    "metric.model_fails_on_the_fresh": ("El modelo «{label}» falla con los datos nuevos: {failure}",
-                                        "Model “{label}” fails on the fresh data: {failure}"),
+    "metric.measured_on_other_encoding": (" Medido con {encoding[es]}, la entrada que espera; con la entrada del "
+                                          "enunciado su {metric} es {handout:.4g}.",
+                                          " Measured on {encoding[en]}, the input it expects; on the handout's "
+                                          "input its {metric} is {handout:.4g}."),
+    "metric.model_fails_on_fresh_data": ("El modelo «{label}» falla con los datos nuevos: {failure}",
+                                         "Model “{label}” fails on the fresh data: {failure}"),
     "metric.model_named": ("«{label}»{where}: ", "“{label}”{where}: "),
     "metric.on_fresh_data": ("{metric} con datos nuevos", "{metric} on fresh data"),
-    "metric.on_samples_it_measured_close": (" (con {n_samples} muestras midió {was}: tan cerca que el azar de la "
-                                            "muestra podía cambiar sus puntos)",
-                                            " (on {n_samples} samples it measured {was}: close enough for sampling "
-                                            "noise to change its points)"),
     "metric.partial_credit": (" Crédito parcial", " Partial credit"),
+    "metric.reaches_level": (" Alcanza el nivel pedido", " It reaches the level asked for"),
+    "metric.reference_has_no_value": (" La solución de referencia no tiene valor para comparar.",
+                                      " The reference solution has no value to compare with."),
+    "metric.reference_must_reach": (" La solución de referencia debe llegar a {reference_min}.",
+                                    " The reference solution must reach {reference_min}."),
     "metric.reference_value": (" Referencia: {reference:.4g}{known_from}.", " Reference: {reference:.4g}{known_from}."),
-    "metric.the_reference_solution_has_no": (" La solución de referencia no tiene valor para comparar.",
-                                             " The reference solution has no value to compare with."),
-    "metric.the_reference_solution_must_reach": (" La solución de referencia debe llegar a {reference_min}.",
-                                                 " The reference solution must reach {reference_min}."),
     "metric.training_of": ("Entrenamiento de «{label}»", "Training of “{label}”"),
     # checks: model_structure
-    "structure.it_has_no_hidden_layer": ("No tiene capa oculta; se pedía {asked}.",
-                                         "It has no hidden layer; {asked} was asked for."),
-    "structure.model_structure": ("Estructura del modelo", "Model structure"),
+    "structure.label": ("Estructura del modelo", "Model structure"),
     "structure.model_summary": ("Modelo «{label}»: {summary}.", "Model “{label}”: {summary}."),
-    "structure.the_hidden_layer_is_was": ("La capa oculta es {units} {activation}; se pedía {asked}.",
-                                          "The hidden layer is {units} {activation}; {asked} was asked for."),
-    "structure.the_output_activation_is_was": ("La activación de salida es {output_activation}; se esperaba "
-                                               "{wanted}.",
-                                               "The output activation is {output_activation}; {wanted} was expected."),
+    "structure.no_hidden_layer": ("No tiene capa oculta; se pedía {asked}.",
+                                  "It has no hidden layer; {asked} was asked for."),
+    "structure.other_hidden_layer": ("La capa oculta es {units} {activation}; se pedía {asked}.",
+                                     "The hidden layer is {units} {activation}; {asked} was asked for."),
+    "structure.other_output_activation": ("La activación de salida es {output_activation}; se esperaba {wanted}.",
+                                          "The output activation is {output_activation}; {wanted} was expected."),
     # checks: hidden
     "hidden.graded_after_hand_in": ("Se califica tras la entrega.", "Graded after hand-in."),
     # checks: model_comparison
-    "comparison.at_least_model_s_of": ("Se pedían al menos {needed} modelo(s) de este tipo y se encontraron "
-                                       "{valid}. ",
-                                       "At least {needed} model(s) of this kind were asked for; {valid} found. "),
+    "comparison.alike_do_not_count": (" {alike} modelo(s) de la sección no cuentan: tienen {same} que la referencia.",
+                                      " {alike} model(s) of the section do not count: they have {same} as the "
+                                      "baseline."),
     "comparison.baseline": ("referencia, {baseline}", "baseline, {baseline}"),
     "comparison.failed": (" Fallaron: ", " Failed: "),
     "comparison.model_named": (" «{label}»:", " “{label}”:"),
-    "comparison.model_s_compared": ("{valid} modelo(s) comparados: ", "{valid} model(s) compared: "),
-    "comparison.alike_do_not_count": (" {alike} modelo(s) de la sección no cuentan: tienen {same} que la "
-                                          "referencia.",
-                                          " {alike} model(s) of the section do not count: they have {same} as the "
-                                          "baseline."),
+    "comparison.models_compared": ("{valid} modelo(s) comparados: ", "{valid} model(s) compared: "),
+    "comparison.outside_its_section": ("fuera de su sección", "outside its section"),
     "comparison.same_activations": ("las mismas activaciones ocultas", "the same hidden activations"),
     "comparison.same_data": ("la misma cantidad de datos", "the same amount of data"),
     "comparison.same_size": ("el mismo tamaño", "the same size"),
-    "comparison.outside_its_section": ("fuera de su sección", "outside its section"),
+    "comparison.too_few_models": ("Se pedían al menos {needed} modelo(s) de este tipo y se encontraron {valid}. ",
+                                  "At least {needed} model(s) of this kind were asked for; {valid} found. "),
     # grader/student.py: the self-check in the notebook
-    "student.changed_after_the_question_cell": ("{qid}: «{label}» cambió después de la pregunta (celda {later}); se "
-                                                "mide como está ahora.",
-                                                "{qid}: “{label}” changed after the question (cell {later}); it is "
-                                                "measured as it is now."),
+    "student.cells_out_of_order": ("{qid}: «{label}» se hizo con celdas ejecutadas fuera de orden ({order}): una "
+                                   "ejecución limpia daría otro modelo.",
+                                   "{qid}: “{label}” was made by cells run out of order ({order}): a clean run "
+                                   "would give another model."),
+    "student.changed_after_question": ("{qid}: «{label}» cambió después de la pregunta (celda {later}); se mide "
+                                       "como está ahora.",
+                                       "{qid}: “{label}” changed after the question (cell {later}); it is measured "
+                                       "as it is now."),
     "student.fresh_data_of_seed": ("Datos nuevos de la semilla {seed}.", "Fresh data of seed {seed}."),
-    "student.it_has_not_run_in": ("no se ha ejecutado en este kernel tal como está ahora",
-                                  "it has not run in this kernel as it is now"),
-    "student.tensorflow_is_outside_the_versions": ("TensorFlow {version} está fuera de las versiones que admite el "
-                                                   "grader ({shown} a {shown2}): los veredictos pueden diferir de "
-                                                   "la corrección.",
-                                                   "TensorFlow {version} is outside the versions the grader "
-                                                   "supports ({shown} to {shown2}): verdicts may differ from the "
-                                                   "grading."),
-    "student.the_kernel_s_history_shows": ("{qid}: el historial del kernel no muestra ejecutarse ninguna celda de "
-                                           "«{label}» tal como está guardada; se sitúa por el código del cuaderno.",
-                                           "{qid}: the kernel's history shows none of the cells of “{label}” "
-                                           "running as they are saved; it is placed by the notebook's code."),
-    "student.the_notebook_s_file_was": ("No se encontró el archivo del cuaderno: los modelos se eligen solo por su "
+    "student.not_run_as_it_is": ("no se ha ejecutado en este kernel tal como está ahora",
+                                 "it has not run in this kernel as it is now"),
+    "student.not_run_as_saved": ("{qid}: el historial del kernel no muestra ejecutarse ninguna celda de «{label}» "
+                                 "tal como está guardada; se sitúa por el código del cuaderno.",
+                                 "{qid}: the kernel's history shows none of the cells of “{label}” running as they "
+                                 "are saved; it is placed by the notebook's code."),
+    "student.notebook_file_not_found": ("No se encontró el archivo del cuaderno: los modelos se eligen solo por su "
                                         "firma y sus nombres, y las respuestas escritas no se pueden ver. Indícalo "
                                         'con Checker(paquete, notebook="nombre.ipynb").',
                                         "The notebook's file was not found: models are chosen by their signature "
                                         "and names only, and written answers cannot be seen. Name it with "
                                         'Checker(pack, notebook="name.ipynb").'),
-    "student.was_made_by_cells_run": ("{qid}: «{label}» se hizo con celdas ejecutadas fuera de orden ({order}): una "
-                                      "ejecución limpia daría otro modelo.",
-                                      "{qid}: “{label}” was made by cells run out of order ({order}): a clean run "
-                                      "would give another model."),
+    "student.tensorflow_unsupported": ("TensorFlow {version} está fuera de las versiones que admite el grader "
+                                       "({shown} a {shown2}): los veredictos pueden diferir de la corrección.",
+                                       "TensorFlow {version} is outside the versions the grader supports ({shown} "
+                                       "to {shown2}): verdicts may differ from the grading."),
     # grader/evaluate/context.py: models, pickers and review holds
     "context.a_classification_loss": ("una pérdida de clasificación", "a classification loss"),
-    "context.a_layer": ("una capa {layers}", "a {layers} layer"),
     "context.a_lambda_layer": ("una capa Lambda", "a Lambda layer"),
-    "context.a_model_with_code_of": ("Modelo con código propio ({models}).{ran}",
-                                     "A model with code of its own ({models}).{ran}"),
-    "context.a_python_function_stored_in": ("una función de Python guardada en el modelo",
-                                            "a Python function stored in the model"),
+    "context.a_layer": ("una capa {layers}", "a {layers} layer"),
     "context.a_regression_loss": ("una pérdida de regresión", "a regression loss"),
     "context.class_defined_in_the_notebook": ("la clase {name}, definida en el cuaderno",
                                               "class {name}, defined in the notebook"),
     "context.code_of_its_own": (" (con código propio)", " (code of its own)"),
     "context.could_not_be_saved": ("«{label}» no se pudo guardar: {error}", "“{label}” could not be saved: {error}"),
-    "context.held_for_review_a_model": ("Pendiente de revisión: modelo con código propio ({models}).{ran} Obtendría "
-                                        "{would_earn:g} de {max_score:g} puntos, que cuentan cuando el profesor los "
-                                        "confirme.",
-                                        "Held for review: a model with code of its own ({models}).{ran} It would "
-                                        "earn {would_earn:g} of {max_score:g} points, which count once the "
-                                        "instructor confirms them."),
+    "context.held_for_review": ("Pendiente de revisión: modelo con código propio ({models}).{ran} Obtendría "
+                                "{would_earn:g} de {max_score:g} puntos, que cuentan cuando el profesor los "
+                                "confirme.",
+                                "Held for review: a model with code of its own ({models}).{ran} It would earn "
+                                "{would_earn:g} of {max_score:g} points, which count once the instructor confirms "
+                                "them."),
     "context.hidden_layers_other_than": ("capas ocultas sin {hidden_activation_not}",
                                          "hidden layers other than {hidden_activation_not}"),
     "context.input_shape": ("entrada ", "input "),
-    "context.its_output_has_no_logits": (" Su salida no tiene {activation} (logits, entrenado con "
-                                         "from_logits=True): se puntúa aplicando {activation} a sus salidas.",
-                                         " Its output has no {activation} (logits, trained with from_logits=True): "
-                                         "it is scored with {activation} applied to its outputs."),
-    "context.its_predictions_on_the_fresh": (" Sus predicciones con los datos nuevos las hizo el código propio del "
-                                             "modelo, ejecutado aparte en un entorno aislado que solo recibió las "
-                                             "entradas (nunca las respuestas).",
-                                             " Its predictions on the fresh data were made by the model's own code, "
-                                             "run apart in a sandbox that got only the inputs (never the answers)."),
+    "context.logits_head": (" Su salida no tiene {activation} (logits, entrenado con from_logits=True): se puntúa "
+                            "aplicando {activation} a sus salidas.",
+                            " Its output has no {activation} (logits, trained with from_logits=True): it is scored "
+                            "with {activation} applied to its outputs."),
     "context.loss": ("la pérdida {name}", "loss {name}"),
-    "context.mean_of_the_pack_s": (" (media de {seeds} semillas del paquete, ±{spread:.2g})",
-                                   " (mean of the pack's {seeds} seeds, ±{spread:.2g})"),
-    "context.model_cell_could_not_be": ("Modelo «{label}» (celda {cell}) no se pudo cargar: ",
-                                        "Model “{label}” (cell {cell}) could not be loaded: "),
     "context.model_in_cell": ("«{label}» (celda {cell}): ", "“{label}” (cell {cell}): "),
+    "context.model_not_loaded": ("Modelo «{label}» (celda {cell}) no se pudo cargar: ",
+                                 "Model “{label}” (cell {cell}) could not be loaded: "),
+    "context.model_with_own_code": ("Modelo con código propio ({models}).{ran}",
+                                    "A model with code of its own ({models}).{ran}"),
     "context.models_in_the_notebook": (" Modelos del cuaderno: ", " Models in the notebook: "),
-    "context.no_model_was_found_with": ("No se encontró ningún modelo con ", "No model was found with "),
-    "context.only_models_from_the_question": (" Solo cuentan los modelos de las celdas de la pregunta (desde la "
-                                              "{start}) o anteriores.",
-                                              " Only models from the question's cells (from cell {start}) or "
-                                              "earlier count."),
+    "context.no_model_with": ("No se encontró ningún modelo con ", "No model was found with "),
+    "context.no_trained_model": (" El cuaderno no dejó ningún modelo entrenado.",
+                                 " The notebook left no trained model."),
+    "context.only_models_up_to_section": (" Solo cuentan los modelos de las celdas de la pregunta (desde la "
+                                          "{start}) o anteriores.",
+                                          " Only models from the question's cells (from cell {start}) or earlier "
+                                          "count."),
     "context.or": (" o ", " or "),
     "context.output_activation": ("salida {output_activation}", "{output_activation} output"),
     "context.output_shape": ("salida ", "output "),
-    "context.the_notebook_left_no_trained": (" El cuaderno no dejó ningún modelo entrenado.",
-                                             " The notebook left no trained model."),
-    "context.the_question_was_not_found": (" La pregunta no se encontró en el cuaderno.",
-                                           " The question was not found in the notebook."),
+    "context.own_code_predicted": (" Sus predicciones con los datos nuevos las hizo el código propio del modelo, "
+                                   "ejecutado aparte en un entorno aislado que solo recibió las entradas (nunca las "
+                                   "respuestas).",
+                                   " Its predictions on the fresh data were made by the model's own code, run apart "
+                                   "in a sandbox that got only the inputs (never the answers)."),
+    "context.pack_mean": (" (media de {seeds} semillas del paquete, ±{spread:.2g})",
+                          " (mean of the pack's {seeds} seeds, ±{spread:.2g})"),
+    "context.question_not_found": (" La pregunta no se encontró en el cuaderno.",
+                                   " The question was not found in the notebook."),
+    "context.stored_python_function": ("una función de Python guardada en el modelo",
+                                       "a Python function stored in the model"),
     "context.trained_with": ("entrenado con ", "trained with "),
     # checks: code_runs
-    "code_runs.cell_s_of_your_own": ("{n_runs} celda(s) propias ejecutadas sin error.",
-                                     "{n_runs} cell(s) of your own ran without error."),
     "code_runs.cells_with_problems": ("Celdas con problemas: ", "Cells with problems: "),
-    "code_runs.only_the_handout_s_cells": ("Solo se ejecutaron las celdas del enunciado: nada propio.",
-                                           "Only the handout's cells ran: nothing of your own."),
-    "code_runs.the_code_runs_without_errors": ("El código se ejecuta sin errores", "The code runs without errors"),
-    "code_runs.the_question_has_no_code": ("La pregunta no tiene código.", "The question has no code."),
-    "code_runs.the_question_was_not_found": ("No se encontró la pregunta en el cuaderno (etiqueta {labels}).",
-                                             "The question was not found in the notebook (label {labels})."),
+    "code_runs.label": ("El código se ejecuta sin errores", "The code runs without errors"),
+    "code_runs.no_code": ("La pregunta no tiene código.", "The question has no code."),
+    "code_runs.only_handout_cells": ("Solo se ejecutaron las celdas del enunciado: nada propio.",
+                                     "Only the handout's cells ran: nothing of your own."),
+    "code_runs.own_cells_ran": ("{n_runs} celda(s) propias ejecutadas sin error.",
+                                "{n_runs} cell(s) of your own ran without error."),
+    "code_runs.question_not_found": ("No se encontró la pregunta en el cuaderno (etiqueta {label}).",
+                                     "The question was not found in the notebook (label {label})."),
 }
 
 

@@ -69,7 +69,7 @@ def tensorflow_note(lang: str) -> str:
     (low, high), shown = SUPPORTED_TENSORFLOW, "{}.{}".format
     if low <= numbers < high:
         return ""
-    return i18n.text("student.tensorflow_is_outside_the_versions", lang, version=version, shown=shown(*low),
+    return i18n.text("student.tensorflow_unsupported", lang, version=version, shown=shown(*low),
                      shown2=shown(high[0], high[1] - 1))
 
 
@@ -250,7 +250,7 @@ class Checker:
         path = find_notebook(self.notebook, namespace)
         cells = _read_cells(path) if path else []
         if path is None:
-            notes.append(i18n.text("student.the_notebook_s_file_was", self.lang))
+            notes.append(i18n.text("student.notebook_file_not_found", self.lang))
         transform = self._shell.transform_cell if self._shell is not None else _transform
         history = list(namespace.get("In", []))[:-1] if self._shell is not None else []  # not this very cell
         ran = executions(cells, history, transform)
@@ -320,7 +320,7 @@ class Checker:
             if all(line.strip() in ("", "pass") for line in source.splitlines()):
                 runs.append(CellRun(index, "skipped" if skipped else "ok"))
             elif index not in ran:
-                runs.append(CellRun(index, "not_run", error_message=i18n.text("student.it_has_not_run_in", self.lang)))
+                runs.append(CellRun(index, "not_run", error_message=i18n.text("student.not_run_as_it_is", self.lang)))
             else:
                 error = self._errors.get(ran[index][-1], "")
                 runs.append(CellRun(index, "error" if error else "ok", error_name=error))
@@ -408,13 +408,13 @@ def _placement_notes(lang: str, live: list[LiveModel], sections: dict, rubric, c
             if item is None:
                 continue
             if found and item.placed_by == "code":
-                notes.append(i18n.text("student.the_kernel_s_history_shows", lang, qid=qid, label=label))
+                notes.append(i18n.text("student.not_run_as_saved", lang, qid=qid, label=label))
             if item.placed_by == "history" and item.cells != sorted(item.cells):
                 order = ", ".join(str(i + 1) for i in item.cells)
-                notes.append(i18n.text("student.was_made_by_cells_run", lang, qid=qid, label=label, order=order))
+                notes.append(i18n.text("student.cells_out_of_order", lang, qid=qid, label=label, order=order))
             later = [i for i in item.cells if section is not None and i >= section.end]
             if later and any(i < section.end for i in item.cells):
-                notes.append(i18n.text("student.changed_after_the_question_cell", lang, qid=qid, label=label,
+                notes.append(i18n.text("student.changed_after_question", lang, qid=qid, label=label,
                                        later=later[-1] + 1))
     return notes
 

@@ -55,7 +55,7 @@ def _judge(spec, question: Question, ctx: Context) -> Part:
         part = KINDS[spec.kind].run(spec, question, ctx)
     except Exception as error:  # a bug or a bizarre model must not lose the other questions
         part = Part(ctx.text(spec.label) or spec.kind, 0, spec.points, "error",
-                    ctx.say("evaluate.the_grader_could_not_evaluate")
+                    ctx.say("evaluate.could_not_evaluate")
                     + f"{type(error).__name__}: {str(error)[:300]}")
     if ctx.own_code_judged:
         ctx.hold_for_review(part)

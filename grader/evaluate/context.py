@@ -101,7 +101,7 @@ class Context:
                 except model_files.RefusedModel as error:  # this machine failed, not the file: not remembered
                     described = {"refused": str(error)}
             if "refused" in described:
-                self.refused.append(self.say("context.model_cell_could_not_be", label=version.label,
+                self.refused.append(self.say("context.model_not_loaded", label=version.label,
                                              cell=_cell(version.cell)) + described["refused"])
                 continue
             self.versions.append((version, ModelInfo.from_dict(described["info"]), digest))
@@ -134,7 +134,7 @@ class Context:
         if not isinstance(known, dict):
             return known, ""
         seeds, spread = len(known["values"]), known["spread"]
-        return known["mean"], self.say("context.mean_of_the_pack_s", seeds=seeds, spread=spread)
+        return known["mean"], self.say("context.pack_mean", seeds=seeds, spread=spread)
 
     def say(self, key: str, **params) -> str:
         """Message ``key`` of the catalog (:mod:`grader.i18n`) in the job's language."""
@@ -204,7 +204,7 @@ class Context:
         if not chosen.info.logits:
             return ""
         activation = "sigmoid" if (chosen.info.output_shape or (1,))[-1] == 1 else "softmax"
-        return self.say("context.its_output_has_no_logits", activation=activation)
+        return self.say("context.logits_head", activation=activation)
 
     def remember(self, chosen: Pick, question: list, compute):
         """``compute()``'s answer about ``chosen``, remembered by model file and ``question`` (see memo)."""
@@ -218,12 +218,12 @@ class Context:
         models = "; ".join(self.say("context.model_in_cell", label=label, cell=_cell(cell))
                            + ", ".join(self._code_name(name) for name in own_code)
                            for label, (cell, own_code) in self.own_code_judged.items())
-        ran = self.say("context.its_predictions_on_the_fresh") if self.own_code_ran else ""
+        ran = self.say("context.own_code_predicted") if self.own_code_ran else ""
         if part.max_score == 0:
-            said = self.say("context.a_model_with_code_of", models=models, ran=ran)
+            said = self.say("context.model_with_own_code", models=models, ran=ran)
         else:
             part.would_earn, part.score, part.status = part.score, 0, "manual"
-            said = self.say("context.held_for_review_a_model", models=models, ran=ran, would_earn=part.would_earn,
+            said = self.say("context.held_for_review", models=models, ran=ran, would_earn=part.would_earn,
                             max_score=part.max_score)
         part.feedback = (part.feedback + " " if part.feedback else "") + said
 
@@ -231,7 +231,7 @@ class Context:
         if name == "Lambda":
             return self.say("context.a_lambda_layer")
         if name == "__lambda__":
-            return self.say("context.a_python_function_stored_in")
+            return self.say("context.stored_python_function")
         return self.say("context.class_defined_in_the_notebook", name=name)
 
     def _digest(self, chosen: Pick) -> str:
@@ -272,14 +272,14 @@ class Context:
                        + (self.say("context.code_of_its_own") if i.own_code else "")
                        for v, i in self._pairs()})
         found = (self.say("context.models_in_the_notebook") + "; ".join(seen) + ".") if seen else \
-            self.say("context.the_notebook_left_no_trained")
+            self.say("context.no_trained_model")
         section = self.section(spec)
         where = ""
         if section is not None:
-            where = self.say("context.only_models_from_the_question", start=section.start + 1)
+            where = self.say("context.only_models_up_to_section", start=section.start + 1)
         elif spec.options.get("only_in_section"):
-            where = self.say("context.the_question_was_not_found")
-        return self.say("context.no_model_was_found_with") + ", ".join(wanted) + "." + where + found
+            where = self.say("context.question_not_found")
+        return self.say("context.no_model_with") + ", ".join(wanted) + "." + where + found
 
     def _shapes(self, pattern) -> str:
         """A rubric's shape or shapes in words."""

@@ -17,23 +17,23 @@ def _has_code(source: str) -> bool:
 
 
 def run(spec, question, ctx: Context) -> Part:
-    label = ctx.text(spec.label) or ctx.say("code_runs.the_code_runs_without_errors")
+    label = ctx.text(spec.label) or ctx.say("code_runs.label")
     section = ctx.section(spec)
     if section is None:
-        return Part(label, 0, spec.points, "fail", ctx.say("code_runs.the_question_was_not_found",
-                                                           labels=question.labels[0]))
+        return Part(label, 0, spec.points, "fail", ctx.say("code_runs.question_not_found",
+                                                           label=question.labels[0]))
     own = [i for i in section.code_cells if i not in section.given_cells and _has_code(ctx.harvest.cells[i].source)]
     runs = [ctx.harvest.run_of(i) for i in own]
     runs = [run for run in runs if run is not None and run.status != "skipped"]
     if not runs:
         if section.given_cells:
-            return Part(label, 0, spec.points, "fail", ctx.say("code_runs.only_the_handout_s_cells"))
+            return Part(label, 0, spec.points, "fail", ctx.say("code_runs.only_handout_cells"))
         return Part(label, 0, spec.points, "fail",
-                    ctx.say("code_runs.the_question_has_no_code"))
+                    ctx.say("code_runs.no_code"))
     bad = [run for run in runs if run.status not in ("ok",)]
     if not bad:
         return Part(label, spec.points, spec.points, "pass",
-                    ctx.say("code_runs.cell_s_of_your_own", n_runs=len(runs)))
+                    ctx.say("code_runs.own_cells_ran", n_runs=len(runs)))
     described = "; ".join(f"{ctx.say('cell')} {run.index + 1}: {run.error_name or run.status}"
                           + (f" ({run.error_message[:120]})" if run.error_message else "") for run in bad)
     status = "error" if any(run.status in ("error", "timeout", "killed") for run in bad) else "fail"

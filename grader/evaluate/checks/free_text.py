@@ -19,17 +19,17 @@ def _plain(text: str) -> str:
 
 
 def run(spec, question, ctx: Context) -> Part:
-    label = ctx.text(spec.label) or ctx.say("free_text.explanation_human_review")
+    label = ctx.text(spec.label) or ctx.say("free_text.label")
     section = ctx.section(spec)
     answer = section.answer.strip() if section else ""
     part = Part(label, 0, spec.points, "manual", answer=answer[:4000])
     if len(answer.split()) < int(spec.options.get("min_words", 3)):
         part.status = "fail"
-        part.feedback = ctx.say("free_text.no_written_explanation_was_found")
+        part.feedback = ctx.say("free_text.no_explanation")
         return part
     plain = _plain(answer)
     for concept, words in spec.options.get("keywords", {}).items():
         hits = [word for word in words if _plain(word) in plain]
         part.hints.append(("✓ " if hits else "✗ ") + concept.replace("_", " ") + (f" ({', '.join(hits)})" if hits else ""))
-    part.feedback = ctx.say("free_text.awaiting_review_by_the_instructor")
+    part.feedback = ctx.say("free_text.awaiting_review")
     return part

@@ -103,9 +103,9 @@ def run(spec, question, ctx: Context) -> Part:
                         f"{', ' + r['training'] if r['training'] else ''}]: {metric} = {r[metric]:.4g}" for r in rows)
     if valid >= needed:
         part.score, part.status = spec.points, "pass"
-        part.feedback = ctx.say("comparison.model_s_compared", valid=valid) + listing + "."
+        part.feedback = ctx.say("comparison.models_compared", valid=valid) + listing + "."
     else:
-        part.feedback = ctx.say("comparison.at_least_model_s_of", needed=needed, valid=valid) + \
+        part.feedback = ctx.say("comparison.too_few_models", needed=needed, valid=valid) + \
             (listing + "." if rows else ctx.no_model(spec))
     if alike and options.get("differ"):
         same = {"size": "comparison.same_size", "activation": "comparison.same_activations",

@@ -70,7 +70,7 @@ def notes(ctx: Context, chosen, measured: dict, metric: str) -> str:
     text = ctx.head_note(chosen)
     encoding = measured.get("encoding")
     if encoding:
-        text += ctx.say("metric.measured_on_the_input_it", encoding=encoding, metric=metric,
+        text += ctx.say("metric.measured_on_other_encoding", encoding=encoding, metric=metric,
                         handout=encoding["handout"])
     return text
 
@@ -118,7 +118,7 @@ def run(spec, question, ctx: Context) -> Part:
     except Exception as error:
         part.status = "error"
         failure = f"{type(error).__name__}: {str(error)[:200]}"
-        part.feedback = ctx.say("metric.model_fails_on_the_fresh", label=chosen.version.label, failure=failure)
+        part.feedback = ctx.say("metric.model_fails_on_fresh_data", label=chosen.version.label, failure=failure)
         return part
     value = measured["metrics"][metric]
     where = {"section": "", "before": ctx.say("metric.defined_before_the_question"),
@@ -131,7 +131,7 @@ def run(spec, question, ctx: Context) -> Part:
     if ctx.reference is None and "reference_min" in band and not _good_enough(options, value, band["reference_min"]):
         part.status = "error"
         _describe(part, ctx, chosen, kind, metric, measured, named)
-        part.feedback += ctx.say("metric.the_reference_solution_must_reach", reference_min=band["reference_min"])
+        part.feedback += ctx.say("metric.reference_must_reach", reference_min=band["reference_min"])
         return part
     reference, known_from = ctx.reference_value(key, value)
     try:
@@ -139,7 +139,7 @@ def run(spec, question, ctx: Context) -> Part:
     except ValueError:
         part.status = "error"
         _describe(part, ctx, chosen, kind, metric, measured, named)
-        part.feedback += ctx.say("metric.the_reference_solution_has_no")
+        part.feedback += ctx.say("metric.reference_has_no_value")
         return part
     comparable = ctx.reference is None or not band.get("relative") or f"{key}@{larger}" in ctx.reference
     first, retry_failed = None, ""
@@ -148,7 +148,7 @@ def run(spec, question, ctx: Context) -> Part:
         try:
             first, measured = measured, measure(ctx, spec, chosen, larger)
         except Exception as error:  # e.g. out of memory on the larger sample: the first measurement stands
-            retry_failed = ctx.say("metric.it_could_not_be_measured", larger=larger, error_type=type(error).__name__)
+            retry_failed = ctx.say("metric.larger_sample_failed", larger=larger, error_type=type(error).__name__)
         else:
             value = ctx.measured[f"{key}@{larger}"] = measured["metrics"][metric]
             bounds = bands.resolve(band, value if ctx.reference is None else ctx.reference[f"{key}@{larger}"])
@@ -158,9 +158,9 @@ def run(spec, question, ctx: Context) -> Part:
     part.status = "pass" if share == 1 else "partial" if share > 0 else "fail"
     _describe(part, ctx, chosen, kind, metric, measured, named, first)
     part.feedback += retry_failed
-    verdict = {"pass": ctx.say("metric.it_reaches_the_level_asked"),
+    verdict = {"pass": ctx.say("metric.reaches_level"),
                "partial": ctx.say("metric.partial_credit"),
-               "fail": ctx.say("metric.it_does_not_reach_the")}[part.status]
+               "fail": ctx.say("metric.below_minimum")}[part.status]
     part.feedback += verdict + f" ({bounds['zero']:.3g} → 0, {bounds['full']:.3g} → {spec.points:g})."
     if "reference" in bounds:
         part.feedback += ctx.say("metric.reference_value", reference=bounds["reference"], known_from=known_from)
@@ -178,5 +178,5 @@ def _describe(part: Part, ctx: Context, chosen, kind, metric: str, measured: dic
     text = named + f"{metric} = {metrics[metric]:.4g}, " + on_samples(ctx, kind, measured)
     if first is not None:
         was = f"{first['metrics'][metric]:.4g} ± {first['noise'][metric]:.2g}"
-        text += ctx.say("metric.on_samples_it_measured_close", n_samples=first["metrics"]["n_samples"], was=was)
+        text += ctx.say("metric.measured_close_to_edge", n_samples=first["metrics"]["n_samples"], was=was)
     part.feedback = text + "." + notes(ctx, chosen, measured, metric)

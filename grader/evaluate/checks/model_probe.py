@@ -18,7 +18,7 @@ KIND = CheckKind(
 
 def run(spec, question, ctx: Context) -> Part:
     options = spec.options
-    label = ctx.text(spec.label) or ctx.say("probe.example_prediction")
+    label = ctx.text(spec.label) or ctx.say("probe.label")
     chosen = ctx.pick(spec, question)
     if chosen is None:
         return Part(label, 0, spec.points, "fail", ctx.no_model(spec))
@@ -30,20 +30,20 @@ def run(spec, question, ctx: Context) -> Part:
             output = np.asarray(read(get_kind(options["data"]), output), dtype=np.float32)
     except Exception as error:
         part.status = "error"
-        part.feedback = ctx.say("probe.the_model_fails_on_that", error_type=type(error).__name__,
+        part.feedback = ctx.say("probe.model_fails_on_input", error_type=type(error).__name__,
                                 error=str(error)[:200])
         return part
     shape, wanted = list(output.shape), list(options["output_shape"])
     part.metrics = {"output_shape": shape}
     if shape != wanted:
-        part.feedback = ctx.say("probe.the_output_has_shape_was", shape=tuple(shape), wanted=tuple(wanted))
+        part.feedback = ctx.say("probe.other_output_shape", shape=tuple(shape), wanted=tuple(wanted))
         return part
     expected = options.get("expected_rounded")
     if expected is not None:
         got = (output >= 0.5).astype(int).reshape(-1).tolist()
         part.metrics["predicted"] = got
         if got != list(np.asarray(expected).reshape(-1)):
-            part.feedback = ctx.say("probe.it_predicts_was_expected", got=got, expected=expected)
+            part.feedback = ctx.say("probe.predicts_other_classes", got=got, expected=expected)
             part.feedback += ctx.head_note(chosen)
             return part
     if "expected" in options:
@@ -51,12 +51,12 @@ def run(spec, question, ctx: Context) -> Part:
         part.metrics["predicted"] = values
         tolerance = float(options.get("tolerance", 0))
         if np.any(np.abs(output.reshape(-1) - np.asarray(options["expected"], dtype=float).reshape(-1)) > tolerance):
-            part.feedback = ctx.say("probe.it_predicts_was_expected_2", values=values, expected=options["expected"],
+            part.feedback = ctx.say("probe.predicts_other_values", values=values, expected=options["expected"],
                                     tolerance=tolerance)
             part.feedback += ctx.head_note(chosen)
             return part
     part.score, part.status = spec.points, "pass"
-    part.feedback = ctx.say("probe.the_output_has_the_expected", shape=tuple(shape))
+    part.feedback = ctx.say("probe.expected_output_shape", shape=tuple(shape))
     if "predicted" in part.metrics:
         part.feedback += ctx.say("probe.and_predicts_as_expected", predicted=part.metrics["predicted"])
     part.feedback += "." + ctx.head_note(chosen)

@@ -9,7 +9,7 @@ KIND = CheckKind(
 
 def run(spec, question, ctx: Context) -> Part:
     options = spec.options
-    label = ctx.text(spec.label) or ctx.say("structure.model_structure")
+    label = ctx.text(spec.label) or ctx.say("structure.label")
     chosen = ctx.pick(spec, question)
     if chosen is None:
         return Part(label, 0, spec.points, "fail", ctx.no_model(spec))
@@ -25,7 +25,7 @@ def run(spec, question, ctx: Context) -> Part:
             notes.append(ctx.text(partial))
         else:
             share = 0.0
-            notes.append(ctx.say("structure.the_output_activation_is_was", output_activation=info.output_activation,
+            notes.append(ctx.say("structure.other_output_activation", output_activation=info.output_activation,
                                  wanted=wanted))
     hidden = options.get("hidden")
     if hidden:
@@ -34,9 +34,9 @@ def run(spec, question, ctx: Context) -> Part:
         if units is None or units != hidden.get("units", units) or activation != hidden.get("activation", activation):
             share = min(share, float(hidden.get("fraction", 0.5)))
             asked = f"{hidden.get('units', '')} {hidden.get('activation', '')}".strip()
-            notes.append(ctx.say("structure.the_hidden_layer_is_was", units=units, activation=activation,
+            notes.append(ctx.say("structure.other_hidden_layer", units=units, activation=activation,
                                  asked=asked) if sizes else
-                         ctx.say("structure.it_has_no_hidden_layer", asked=asked))
+                         ctx.say("structure.no_hidden_layer", asked=asked))
     part.score = round(spec.points * share, 3)
     part.status = "pass" if share == 1 else "partial" if share > 0 else "fail"
     part.metrics = {"output_activation": info.output_activation}

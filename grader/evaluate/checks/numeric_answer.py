@@ -15,15 +15,15 @@ def _format(value: float) -> str:
 
 def run(spec, question, ctx: Context) -> Part:
     options = spec.options
-    label = ctx.text(spec.label) or ctx.say("answer.answer")
+    label = ctx.text(spec.label) or ctx.say("answer.label")
     section = ctx.section(spec)
     if section is None or not section.answer.strip():
-        return Part(label, 0, spec.points, "fail", ctx.say("answer.no_answer_found_there_is",
-                                                           labels=question.labels[0]))
+        return Part(label, 0, spec.points, "fail", ctx.say("answer.no_answer_after_label",
+                                                           label=question.labels[0]))
     value = parse_number(section.answer, tuple(options.get("context", ())))
     part = Part(label, 0, spec.points, "fail", answer=section.answer[:2000])
     if value is None:
-        part.feedback = ctx.say("answer.no_number_was_found_in")
+        part.feedback = ctx.say("answer.no_number")
         return part
     part.metrics = {"answer": value, "expected": float(options["expected"])}
     if abs(value - float(options["expected"])) <= float(options.get("tolerance", 0)):
@@ -31,6 +31,6 @@ def run(spec, question, ctx: Context) -> Part:
         part.feedback = ctx.text(options.get("right")) or ctx.say("answer.right")
         return part
     explanation = ctx.text(options.get("wrong", {}).get(_format(value)))
-    part.feedback = ctx.say("answer.you_answered", format=_format(value)) + (
+    part.feedback = ctx.say("answer.you_answered", value=_format(value)) + (
         explanation or ctx.say("answer.that_is_not_right"))
     return part
