@@ -382,15 +382,13 @@ def _needed(rubric, asked: list[str]) -> list:
     return [q for q in rubric.questions if q.id in needed]
 
 
-MEASURING = {"model_metric", "model_probe", "model_comparison"}   # checks that call the model (not only describe it)
-
-
 def _measured(rubric, checks) -> dict[str, list[str]]:
     """Question id -> the variable names of the models its parts called on data (measured or compared)."""
+    from .evaluate.checks import declared
     found: dict[str, list[str]] = {}
     for check in checks:
         for spec, detail in zip(rubric.question(check.id).checks, check.details):
-            model = detail.get("model") or {} if spec.kind in MEASURING else {}
+            model = detail.get("model") or {} if declared(spec.kind).calls_model else {}
             names = [model.get("name")] + [row.get("name") for row in model.get("compared", [])]
             found.setdefault(check.id, []).extend(name for name in names if name)
     return found

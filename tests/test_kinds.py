@@ -56,6 +56,7 @@ def test_a_check_kind_declares_what_it_must(name):
     assert isinstance(kind, CheckKind) and kind.name == name and kind.judges
     assert list(inspect.signature(module.run).parameters) == ["spec", "question", "ctx"]
     assert not set(kind.required) & set(kind.optional)
+    assert kind.needs_model or not kind.calls_model
     assert not (set(kind.required) | set(kind.optional)) & (set(COMMON_KEYS) | set(MODEL_KEYS))
     assert all(figure in figures.KINDS and figure in i18n.MESSAGES for figure in kind.figures)
 

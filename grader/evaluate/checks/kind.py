@@ -22,6 +22,7 @@ class CheckKind:
     required: dict = field(default_factory=dict)    # key -> the type (or tuple of types) its value must have
     optional: dict = field(default_factory=dict)
     needs_model: bool = False       # picks a model with the rubric's ``model`` selector (so Keras is needed)
+    calls_model: bool = False       # calls the model it picks on data (not only describes it); needs_model too
     human_review: bool = False      # its points come from the instructor (manual_scores.csv, part ``text``)
     figures: tuple = ()             # figure kinds it draws itself (report.figures); data kinds add theirs
     pack_only: bool = False         # exists only in a student pack's rubric (a hidden check)

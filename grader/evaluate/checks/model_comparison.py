@@ -11,11 +11,12 @@ counts, with a note.
 from __future__ import annotations
 
 from ..context import Context, Part
-from .model_metric import measure, notes
 from .kind import CheckKind
+from .model_metric import measure, notes
 
 KIND = CheckKind(
-    "model_comparison", "the models of one kind trained in the section, side by side", needs_model=True,
+    "model_comparison", "the models of one kind trained in the section, side by side",
+    needs_model=True, calls_model=True,
     required={"data": str, "metric": str},
     optional={"params": dict, "samples": int, "min_models": int, "baseline": str, "differ": str},
     figures=("bars",))

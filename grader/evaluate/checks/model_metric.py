@@ -7,7 +7,7 @@ from ..data import get_kind, read
 from .kind import CheckKind
 
 KIND = CheckKind(
-    "model_metric", "a metric on fresh data, points by a band", needs_model=True,
+    "model_metric", "a metric on fresh data, points by a band", needs_model=True, calls_model=True,
     required={"data": str, "metric": str}, optional={"params": dict, "samples": int, "band": dict},
     figures=("training_curve",))
 

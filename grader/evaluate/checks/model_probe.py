@@ -11,7 +11,7 @@ from ..data import get_kind, read
 from .kind import CheckKind, NUMBER
 
 KIND = CheckKind(
-    "model_probe", "the model called on a given input", needs_model=True,
+    "model_probe", "the model called on a given input", needs_model=True, calls_model=True,
     required={"input": list, "output_shape": list},
     optional={"expected_rounded": list, "expected": (list, int, float), "tolerance": NUMBER, "data": str})
 
