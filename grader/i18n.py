@@ -372,6 +372,7 @@ MESSAGES = {  # key -> (Spanish, English); a text with {name} fields is formatte
     "metric.reference_must_reach": (" La solución de referencia debe llegar a {reference_min}.",
                                     " The reference solution must reach {reference_min}."),
     "metric.reference_value": (" Referencia: {reference:.4g}{known_from}.", " Reference: {reference:.4g}{known_from}."),
+    "metric.samples": ("muestras", "samples"),
     "metric.training_of": ("Entrenamiento de «{label}»", "Training of “{label}”"),
     # checks: model_structure
     "structure.label": ("Estructura del modelo", "Model structure"),

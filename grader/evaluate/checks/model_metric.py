@@ -1,7 +1,7 @@
 """How well a model does on fresh data, with points from a band."""
 from __future__ import annotations
 
-from ... import bands
+from ... import bands, i18n
 from ..context import Context, Part
 from ..data import get_kind, read
 from .kind import CheckKind
@@ -92,7 +92,7 @@ def on_samples(ctx: Context, kind, measured: dict) -> str:
     """"measured on N fresh samples", or "on all N held-out digits" when the kind has no more."""
     n = measured["metrics"]["n_samples"]
     if n == measured.get("held_out"):
-        name = getattr(kind, "SAMPLE_NAME", {"es": "muestras", "en": "samples"})
+        name = getattr(kind, "SAMPLE_NAME", None) or i18n.each_language("metric.samples")
         return ctx.say("metric.measured_on_all_held_out", name=name, n=n)
     return ctx.say("metric.measured_on_fresh_samples", n=n)
 
