@@ -21,10 +21,10 @@ from pathlib import Path
 from . import rubric as rubrics
 from .execute.warmup import cores, pin_threads
 from .grade import Job, current_result, execute_ahead, grade, needs_execution, write_outputs
+from .i18n import localized
 from .late import stamp
-from .report import write_class_files
-from .report.i18n import localized
 from .pool import Pool
+from .report import write_class_files
 from .result import Check, Result, load_result, write_json_atomic
 
 MANUAL_SCORES = "manual_scores.csv"
@@ -60,9 +60,10 @@ REVIEWED_PARTS = {"text": "free-text", "model": "model-check"}
 
 
 def reviewable_points(question) -> dict[str, float]:
-    """The most points a reviewer can give in ``question``: its free-text checks' and its model checks'."""
-    return {"text": sum(c.points for c in question.checks if c.kind == "free_text"),
-            "model": sum(c.points for c in question.checks if "model" in c.options)}
+    """The most points a reviewer can give in ``question``: its human-review checks' and its model checks'."""
+    from .evaluate.checks import declared
+    return {"text": sum(c.points for c in question.checks if declared(c.kind).human_review),
+            "model": sum(c.points for c in question.checks if declared(c.kind).needs_model)}
 
 
 def reviewed_part(given: str | None, question) -> str:
@@ -75,8 +76,8 @@ def reviewed_part(given: str | None, question) -> str:
 def read_manual_scores(path: Path, rubric) -> dict[str, dict]:
     """submission -> question -> part -> {"points", "comment"}, from the instructor's CSV.
 
-    ``part`` (an optional column) is ``text``, the question's free-text
-    answers, or ``model``, its parts held for a model with code of its own;
+    ``part`` (an optional column) is ``text``, the question's human-review
+    parts (free-text answers), or ``model``, its parts held for a model with code of its own;
     left empty it is ``text`` when the question has free text, else ``model``.
     ``points`` of a ``model`` row may be left empty: the points the model
     measured are confirmed.

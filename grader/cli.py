@@ -17,12 +17,24 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import rubric as rubrics
-from .batch import (MANUAL_SCORES, Batch, BatchError, ClassRun, default_workers, overlap_reference,
-                    read_manual_scores, reference_values, run_job, run_seed, safe_id, with_reference)
+from .batch import (
+    MANUAL_SCORES,
+    Batch,
+    BatchError,
+    ClassRun,
+    default_workers,
+    overlap_reference,
+    read_manual_scores,
+    reference_values,
+    run_job,
+    run_seed,
+    safe_id,
+    with_reference,
+)
 from .execute.sandbox import CHOICES
 from .grade import Job
+from .i18n import localized
 from .pack import SEEDS
-from .report.i18n import localized
 
 
 def _cache_dir() -> Path:
@@ -323,7 +335,7 @@ def cmd_check(args) -> int:
     from .grade import read_notebook
     notebook, problems = read_notebook(args.notebook)
     if notebook is None:  # a student checking the wrong file: say so, do not grade it as zero
-        raise BatchError(problems[-1].rstrip("."))
+        raise BatchError(localized(problems[-1], "en").rstrip("."))
     if args.pack:
         from .pack import rubric_for_check
         args.assignment = rubric_for_check(args.pack, args.assignment)

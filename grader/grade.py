@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import digests
+from . import digests, i18n
 from . import rubric as rubrics
 from .execute.execution import Execution, saved_key
 from .execute.limits import Limits
@@ -64,19 +64,21 @@ def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, list[str]]:
     try:
         raw = path.read_bytes()
     except OSError as error:
-        return None, [f"{path.name}: cannot be read: {error.strerror}"]
+        return None, [i18n.each_language("grade.unreadable", file=path.name, error=error.strerror)]
     problems = []
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         text = raw.decode("utf-8", errors="replace")
-        problems.append(f"{path.name}: not valid UTF-8 (byte {error.start}); unreadable characters were replaced.")
+        problems.append(i18n.each_language("grade.not_utf8", file=path.name, byte=error.start))
     try:
         notebook = nbformat.reads(text, as_version=4)
     except Exception as error:  # nbformat raises several kinds for non-notebooks
-        return None, problems + [f"{path.name}: not a Jupyter notebook ({type(error).__name__}: {str(error)[:200]})."]
+        return None, problems + [i18n.each_language("grade.not_a_notebook", file=path.name,
+                                                    error=f"{type(error).__name__}: {str(error)[:200]}")]
     if not isinstance(notebook.get("cells"), list):
-        return None, problems + [f"{path.name}: not a Jupyter notebook (no cells)."]
+        return None, problems + [i18n.each_language("grade.not_a_notebook", file=path.name,
+                                                    error=i18n.each_language("grade.no_cells"))]
     for cell in notebook.cells:
         if isinstance(cell.get("source"), list):
             cell.source = "".join(cell.source)
@@ -93,7 +95,8 @@ def keras_flavour(rubric, notebook) -> bool:
 
 def uses_models(rubric) -> bool:
     """True when some check judges a model, so the evaluation will need Keras."""
-    return any("model" in check.options for question in rubric.questions for check in question.checks)
+    from .evaluate.checks import declared
+    return any(declared(check.kind).needs_model for question in rubric.questions for check in question.checks)
 
 
 def limits_for(rubric, job: Job) -> Limits:
@@ -102,8 +105,9 @@ def limits_for(rubric, job: Job) -> Limits:
 
 
 def data_files(rubric, cache_dir: Path) -> dict:
+    """The file of each data set the notebooks may load offline -> the modules whose ``load_data`` reads it."""
     from .evaluate.data import get_kind
-    return {name: str(get_kind(name).kernel_file(cache_dir)) for name in rubric.datasets}
+    return {str(get_kind(name).kernel_file(cache_dir)): get_kind(name).LOAD_DATA for name in rubric.datasets}
 
 
 def _keys(job: Job, rubric, sandbox: Sandbox, notebook_path: Path, readable: bool, limits: Limits) -> dict[str, str]:
@@ -194,6 +198,7 @@ def _inputs(job: Job) -> _Inputs:
     rubric = rubrics.load(job.assignment)
     sandbox = detect(job.sandbox)
     notebook, read_problems = read_notebook(Path(job.notebook))
+    read_problems = [i18n.localized(problem, job.lang) for problem in read_problems]
     limits = limits_for(rubric, job)
     keys = _keys(job, rubric, sandbox, Path(job.notebook), notebook is not None, limits)
     return _Inputs(out, rubric, sandbox, notebook, read_problems, limits, keys)
@@ -300,7 +305,8 @@ def _evaluate(job: Job, given: _Inputs, execution: Execution | None) -> Result:
         checks=checks, execution=explain_runs(execution.cells, execution.notebook.cells, job.lang) if execution else [],
         notebook=str(Path(job.notebook)),
         sandbox={"level": given.sandbox.level, "warning": _sandbox_warning(rubric, given.sandbox, job.lang)},
-        problems=given.read_problems + harvested.problems + refused, data_sources=sources,
+        problems=given.read_problems + [i18n.localized(problem, job.lang) for problem in harvested.problems] + refused,
+        data_sources=sources,
         fingerprint={}, measured=measured, environment=harvested.environment)
 
 

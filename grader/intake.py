@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from .batch import MANUAL_SCORES, BatchError, find_submissions, safe_id
+from .i18n import LANGS, each_language, text
 
 EXTENSIONS = "extensions.csv"
 LAYOUTS = ("auto", "flat", "folders", "canvas", "moodle")
@@ -74,7 +75,7 @@ class Submission:
     late: bool | None = None       # the LMS's own flag, when its names carry one
     attempt: int = 1
     submitted: str = ""            # ISO 8601, when the names carry a time
-    notes: list[dict] = field(default_factory=list)   # {"es": ..., "en": ...}, for the report
+    notes: list[dict] = field(default_factory=list)   # {lang: words} (i18n.each_language), for the report
 
     def intake(self, extra_hours: float = 0.0) -> dict:
         """What the grading job carries to :func:`grader.late.stamp` (and into its evaluation key)."""
@@ -267,9 +268,7 @@ def _lms_file(path: Path, groups: dict, layout: str) -> _File:
     if groups.get("timestamp"):
         found.timestamp = parse_time(groups["timestamp"])
         if found.timestamp is None:
-            found.notes.append({"es": f"La hora {groups['timestamp']!r} del nombre no se entiende: no se usa.",
-                                "en": f"The time {groups['timestamp']!r} in the file name is not understood: "
-                                      f"it is not used."})
+            found.notes.append(each_language("intake.time_not_understood", time=repr(groups["timestamp"])))
     return found
 
 
@@ -299,23 +298,17 @@ def _one_per_student(files: list[_File]) -> _File:
     chosen = max(notebooks or renamed or files, key=_File.recency)
     notes = list(chosen.notes)
     if renamed:
-        notes.append({"es": f"{chosen.label} es un cuaderno de Jupyter con otra extensión: se corrige como cuaderno.",
-                      "en": f"{chosen.label} is a Jupyter notebook with another extension: it is graded as one."})
+        notes.append(each_language("intake.renamed_notebook", file=chosen.label))
     elif not notebooks:
         listed = ", ".join(sorted(f.label for f in files))
-        notes.append({"es": f"No se entregó ningún cuaderno (.ipynb), solo {listed}: no hay nada que corregir.",
-                      "en": f"No notebook (.ipynb) was handed in, only {listed}: there is nothing to grade."})
+        notes.append(each_language("intake.no_notebook", files=listed))
     others = sorted((f for f in files if f is not chosen), key=lambda f: f.label)
     if others and (notebooks or renamed):
         numbered = any(f.attempt for f in files)
-        es = ", ".join(_described(f, numbered, "es") for f in others)
-        en = ", ".join(_described(f, numbered, "en") for f in others)
-        attempt_es = f", intento {chosen.attempt}" if chosen.attempt else ""
-        attempt_en = f", attempt {chosen.attempt}" if chosen.attempt else ""
-        notes.append({"es": f"{len(files)} archivos entregados: se corrige {chosen.label} (el más reciente"
-                            f"{attempt_es}). No se corrigen: {es}.",
-                      "en": f"{len(files)} files handed in: {chosen.label} is graded (the latest{attempt_en}). "
-                            f"Not graded: {en}."})
+        not_graded = {lang: ", ".join(_described(f, numbered, lang) for f in others) for lang in LANGS}
+        attempt = each_language("intake.attempt_graded", attempt=chosen.attempt) if chosen.attempt else ""
+        notes.append(each_language("intake.several_files", count=len(files), file=chosen.label, attempt=attempt,
+                                   not_graded=not_graded))
     chosen.notes = notes
     return chosen
 
@@ -324,9 +317,9 @@ def _described(other: _File, numbered: bool, lang: str) -> str:
     """A file that is not graded, with its attempt when the LMS numbers them, and whether it is a notebook."""
     tags = []
     if numbered:
-        tags.append(("intento " if lang == "es" else "attempt ") + str(other.attempt or 1))
+        tags.append(text("intake.attempt", lang, attempt=other.attempt or 1))
     if other.path.suffix.lower() != ".ipynb":
-        tags.append("no es un cuaderno" if lang == "es" else "not a notebook")
+        tags.append(text("intake.not_a_notebook", lang))
     return other.label + (f" ({', '.join(tags)})" if tags else "")
 
 

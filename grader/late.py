@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from .i18n import localized, text
 
 DAY = timedelta(days=1)
 
@@ -71,7 +72,7 @@ def stamp(result, rules: LateRules | None, intake: dict | None, notebook: Path, 
     result.student_id = intake.get("student_id", "")
     result.name = intake.get("name", "")
     result.attempt = intake.get("attempt", 1)
-    result.problems = [note.get(lang, note["en"]) for note in intake.get("notes", [])] + list(result.problems)
+    result.problems = [localized(note, lang) for note in intake.get("notes", [])] + list(result.problems)
     submitted, from_file = _submitted(intake, rules, notebook)
     result.submitted = submitted.isoformat() if submitted else ""
     if rules is None:
@@ -110,20 +111,14 @@ def _explain(lang, submitted, from_file, deadline, extra, days, share, result) -
     def at(when):
         return when.isoformat(sep=" ", timespec="minutes")
 
-    es, en = [], []
     if submitted is None:
-        es.append("El LMS la marca como entregada tarde, sin indicar la hora: cuenta como 1 día de retraso.")
-        en.append("The LMS marks it late without giving the time: it counts as 1 day late.")
+        said = [text("late_work.flagged_without_time", lang)]
     else:
-        plural_es, plural_en = ("día", "day") if days == 1 else ("días", "days")
-        with_es = f", con una prórroga de {extra / timedelta(hours=1):g} h" if extra else ""
-        with_en = f", with an extension of {extra / timedelta(hours=1):g} h" if extra else ""
-        es.append(f"Entregada con {days} {plural_es} de retraso ({at(submitted)}; plazo {at(deadline)}{with_es}).")
-        en.append(f"Handed in {days} {plural_en} late ({at(submitted)}; due {at(deadline)}{with_en}).")
+        extension = text("late_work.extension", lang, hours=extra / timedelta(hours=1)) if extra else ""
+        said = [text("late_work.one_day" if days == 1 else "late_work.days", lang, days=days, submitted=at(submitted),
+                     due=at(deadline), extension=extension)]
         if from_file:
-            es.append("La hora es la de modificación del archivo: los nombres del LMS no la indican.")
-            en.append("That time is the file's modification time: the LMS's file names give none.")
-    kept = f"{1 - share:.3g}"
-    es.append(f"La nota se multiplica por {kept}: de {result.raw_score:g} a {result.score:g}.")
-    en.append(f"The score is multiplied by {kept}: from {result.raw_score:g} to {result.score:g}.")
-    return " ".join(es if lang == "es" else en)
+            said.append(text("late_work.time_from_file", lang))
+    said.append(text("late_work.score_multiplied", lang, kept=f"{1 - share:.3g}", raw=result.raw_score,
+                     score=result.score))
+    return " ".join(said)

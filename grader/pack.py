@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
-from . import __version__
+from . import __version__, i18n
 from . import rubric as rubrics
 
 FORMAT = "grader-pack"
@@ -253,7 +253,7 @@ def read_pack(path: Path) -> Pack:
 
 
 def _unpack(path: Path, content: dict) -> Pack:
-    rubric = rubrics.build(path, content["rubric"], _canonical(content), kinds=rubrics.PACK_KINDS)
+    rubric = rubrics.build(path, content["rubric"], _canonical(content), pack=True)
     handout = content["handout"]
     if handout is not None:
         rubric = replace(rubric, handout=rubrics.handout_cells(handout["text"].encode("utf-8")))
@@ -279,10 +279,7 @@ def stale(pack: Pack, rubric: rubrics.Rubric) -> str:
 
 def unsandboxed(lang: str) -> str:
     """What a student reads when their notebook ran without a sandbox (bubblewrap is Linux only)."""
-    return ("Sin aislamiento aquí (no hay bubblewrap): tu cuaderno se ejecuta como en Jupyter, con tus permisos; "
-            "en tu propio ordenador no es un problema." if lang == "es" else
-            "No sandbox here (there is no bubblewrap): your notebook runs as in Jupyter, with your own rights; "
-            "on your own computer that is fine.")
+    return i18n.text("pack.unsandboxed", lang)
 
 
 def rubric_for_check(pack_path: Path, assignment: str | None = None) -> str:

@@ -38,7 +38,7 @@ class Check:
     metrics: dict = field(default_factory=dict)
     thresholds: dict = field(default_factory=dict)  # e.g. {"exact_accuracy": {"zero": .., "full": ..}}
     model: dict = field(default_factory=dict)       # which model was judged: name, cell, layers
-    details: list = field(default_factory=list)     # per part: {"label", "score", "max_score", "status", "feedback", ...}
+    details: list = field(default_factory=list)     # per part: {"label", "score", "max_score", "status", ...}
     answer: str = ""           # the student's text, for answers and human review
     hints: list = field(default_factory=list)       # keywords seen, for human review
     figures: list = field(default_factory=list)     # {"kind": ..., "data": {...}} drawn by the report
@@ -56,7 +56,8 @@ class Result:
     execution: list[CellRun] = field(default_factory=list)
     notebook: str = ""         # path of the submitted file
     sandbox: dict = field(default_factory=dict)     # {"level": "bubblewrap" | ..., "warning": ""}
-    problems: list = field(default_factory=list)    # submission-wide messages (invalid JSON, deadline, out of memory, refused model...)
+    # submission-wide messages (invalid JSON, deadline, out of memory, refused model...)
+    problems: list = field(default_factory=list)
     data_sources: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)     # seconds: execute, evaluate, total
     measured: dict = field(default_factory=dict)     # metric values per check, e.g. {"Q4#0": 1.0}, and on a

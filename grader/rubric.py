@@ -23,19 +23,6 @@ from .late import parse as late_rules
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RUBRICS_DIR = PROJECT_ROOT / "rubrics"
 
-CHECK_KINDS = {
-    # kind: (required keys, optional keys)
-    "numeric_answer": ({"expected"}, {"tolerance", "right", "wrong", "context"}),
-    "model_structure": ({"model"}, {"output_activation", "partial_activations", "hidden"}),
-    "model_probe": ({"model", "input", "output_shape"}, {"expected_rounded", "expected", "tolerance", "data"}),
-    "model_metric": ({"model", "data", "metric"}, {"params", "samples", "band", "train_noise"}),
-    "model_comparison": ({"model", "data", "metric"}, {"params", "samples", "min_models", "baseline", "differ"}),
-    "free_text": (set(), {"keywords", "min_words"}),
-    "code_runs": (set(), set()),
-}
-# A pack's rubric (grader.pack) shows a hidden check by its points and title only: kind "hidden"
-PACK_KINDS = {**CHECK_KINDS, "hidden": (set(), set())}
-COMMON_KEYS = {"kind", "points", "label", "section", "only_in_section", "exclude", "visibility"}
 VISIBILITIES = ("public", "hidden")     # hidden: graded after hand-in, shown to students by title and points only
 SELECTOR_KEYS = {"input", "output", "layers_any", "layers_all", "layers_none", "hidden_activation_not",
                  "output_activation", "loss", "names"}
@@ -157,9 +144,12 @@ def _limits(given: dict, path: Path, fail) -> dict:
     return limits
 
 
-def build(path: Path, data: dict, raw: bytes, kinds: dict = CHECK_KINDS) -> Rubric:
-    """The rubric ``data`` holds (read from ``path``, whose bytes are ``raw``); ``kinds`` are the check kinds
-    allowed (a pack's rubric also has ``hidden``)."""
+def build(path: Path, data: dict, raw: bytes, pack: bool = False) -> Rubric:
+    """The rubric ``data`` holds (read from ``path``, whose bytes are ``raw``); a student ``pack``'s rubric may
+    also have the kinds only packs have (``hidden``)."""
+    from .evaluate import data as data_kinds
+    from .evaluate.checks import KINDS
+
     def fail(key: str, problem: str):
         raise RubricError(f"{path}: {key}: {problem}")
 
@@ -178,6 +168,11 @@ def build(path: Path, data: dict, raw: bytes, kinds: dict = CHECK_KINDS) -> Rubr
     datasets = assignment.get("datasets", [])
     if not isinstance(datasets, list) or not all(isinstance(d, str) for d in datasets):
         fail("assignment.datasets", "must be a list of data set names, e.g. [\"mnist\"]")
+    offline = data_kinds.offline_kinds()
+    for dataset in datasets:
+        if dataset not in offline:
+            fail("assignment.datasets", f"{dataset!r} is not a data set a notebook may load "
+                                        f"(known: {', '.join(offline) or 'none'})")
 
     limits = _limits(data.get("limits", {}), path, fail)
     packages = _packages(data.get("environment", {}), fail)
@@ -189,7 +184,8 @@ def build(path: Path, data: dict, raw: bytes, kinds: dict = CHECK_KINDS) -> Rubr
             fail(f"models.{model_name}", "must be a table")
         unknown = set(selector) - SELECTOR_KEYS
         if unknown:
-            fail(f"models.{model_name}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(sorted(SELECTOR_KEYS))})")
+            fail(f"models.{model_name}.{sorted(unknown)[0]}",
+                 f"unknown key (known: {', '.join(sorted(SELECTOR_KEYS))})")
         for key in ("input", "output"):
             shape = selector.get(key)
             sizes_only = all(isinstance(sizes, list) and sizes and all(isinstance(d, int) or d == "any" for d in sizes)
@@ -215,24 +211,18 @@ def build(path: Path, data: dict, raw: bytes, kinds: dict = CHECK_KINDS) -> Rubr
         for j, c in enumerate(q.get("checks") or fail(f"questions.{qid}.checks", "missing: add [[questions.checks]]")):
             where = f"questions.{qid}.checks[{j}]"
             kind = c.get("kind")
-            if kind not in kinds:
-                fail(f"{where}.kind", f"{kind!r} is not one of {', '.join(kinds)}")
-            required, optional = kinds[kind]
-            missing = required - set(c)
-            if missing:
-                fail(f"{where}.{sorted(missing)[0]}", f"required for kind {kind!r}")
-            unknown = set(c) - required - optional - COMMON_KEYS
-            if unknown:
-                fail(f"{where}.{sorted(unknown)[0]}", f"unknown key for kind {kind!r}")
+            allowed = [name for name, module in KINDS.items() if pack or not module.KIND.pack_only]
+            if kind not in allowed:
+                fail(f"{where}.kind", f"{kind!r} is not one of {', '.join(allowed)}")
+            for key, problem in KINDS[kind].KIND.problems(c):
+                fail(f"{where}.{key}", problem)
             points = c.get("points", 0)
-            if not isinstance(points, (int, float)) or points < 0:
+            if points < 0:
                 fail(f"{where}.points", f"{points!r} is not a number >= 0")
             if "model" in c and c["model"] not in models:
                 fail(f"{where}.model", f"no [models.{c['model']}] in this rubric")
             if "data" in c:
-                from .evaluate.data import KINDS
-                if c["data"] not in KINDS:
-                    fail(f"{where}.data", f"unknown data kind {c['data']!r} (known: {', '.join(KINDS)})")
+                _check_data(c, where, fail)
             band = c.get("band")
             if band is not None and not (isinstance(band, dict) and {"zero", "full"} <= set(band)
                                          and all(isinstance(band[k], (int, float)) for k in ("zero", "full"))
@@ -266,6 +256,21 @@ def build(path: Path, data: dict, raw: bytes, kinds: dict = CHECK_KINDS) -> Rubr
     return Rubric(name, assignment.get("title", name), path, reference, keras, datasets, limits, models, questions,
                   handout, digest=hashlib.sha256(raw + handout_raw).hexdigest()[:16],
                   execution_digest=hashlib.sha256(execution).hexdigest()[:16], packages=packages, late=late)
+
+
+def _check_data(check: dict, where: str, fail) -> None:
+    """The check's data kind exists and knows its ``metric`` and ``params``."""
+    from .evaluate import data as data_kinds
+    if check["data"] not in data_kinds.KINDS:
+        fail(f"{where}.data", f"unknown data kind {check['data']!r} (known: {', '.join(data_kinds.KINDS)})")
+    kind = data_kinds.get_kind(check["data"])
+    if "metric" in check and check["metric"] not in kind.METRICS:
+        fail(f"{where}.metric", f"{check['metric']!r} is not a metric of {check['data']!r} "
+                                f"(known: {', '.join(kind.METRICS)})")
+    unknown = set(check.get("params", {})) - set(data_kinds.params(kind))
+    if unknown:
+        fail(f"{where}.params.{sorted(unknown)[0]}",
+             f"not a parameter of {check['data']!r} (known: {', '.join(data_kinds.params(kind)) or 'none'})")
 
 
 def _packages(environment, fail) -> list[str]:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import i18n
 from .pack import read_pack
 
 SUPPORTED_TENSORFLOW = ((2, 16), (2, 22))     # from 2.16 up to, not including, 2.22 (pyproject's extra)
@@ -54,10 +55,6 @@ LIMITS = {
 }
 
 
-def _say(lang: str, es: str, en: str) -> str:
-    return es if lang == "es" else en
-
-
 def tensorflow_note(lang: str) -> str:
     """A sentence when the installed TensorFlow is outside the range the grader supports, else ""."""
     for name in ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel"):
@@ -72,10 +69,8 @@ def tensorflow_note(lang: str) -> str:
     (low, high), shown = SUPPORTED_TENSORFLOW, "{}.{}".format
     if low <= numbers < high:
         return ""
-    return _say(lang, f"TensorFlow {version} está fuera de las versiones que admite el grader ({shown(*low)} a "
-                      f"{shown(high[0], high[1] - 1)}): los veredictos pueden diferir de la corrección.",
-                f"TensorFlow {version} is outside the versions the grader supports ({shown(*low)} to "
-                f"{shown(high[0], high[1] - 1)}): verdicts may differ from the grading.")
+    return i18n.text("student.tensorflow_unsupported", lang, version=version, shown=shown(*low),
+                     shown2=shown(high[0], high[1] - 1))
 
 
 # ---------------------------------------------------------------- where the notebook is, what ran
@@ -255,12 +250,7 @@ class Checker:
         path = find_notebook(self.notebook, namespace)
         cells = _read_cells(path) if path else []
         if path is None:
-            notes.append(_say(self.lang, "No se encontró el archivo del cuaderno: los modelos se eligen solo por su "
-                                         "firma y sus nombres, y las respuestas escritas no se pueden ver. Indícalo "
-                                         "con Checker(paquete, notebook=\"nombre.ipynb\").",
-                              "The notebook's file was not found: models are chosen by their signature and names "
-                              "only, and written answers cannot be seen. Name it with Checker(pack, "
-                              "notebook=\"name.ipynb\")."))
+            notes.append(i18n.text("student.notebook_file_not_found", self.lang))
         transform = self._shell.transform_cell if self._shell is not None else _transform
         history = list(namespace.get("In", []))[:-1] if self._shell is not None else []  # not this very cell
         ran = executions(cells, history, transform)
@@ -330,9 +320,7 @@ class Checker:
             if all(line.strip() in ("", "pass") for line in source.splitlines()):
                 runs.append(CellRun(index, "skipped" if skipped else "ok"))
             elif index not in ran:
-                runs.append(CellRun(index, "not_run", error_message=_say(
-                    self.lang, "no se ha ejecutado en este kernel tal como está ahora",
-                    "it has not run in this kernel as it is now")))
+                runs.append(CellRun(index, "not_run", error_message=i18n.text("student.not_run_as_it_is", self.lang)))
             else:
                 error = self._errors.get(ran[index][-1], "")
                 runs.append(CellRun(index, "error" if error else "ok", error_name=error))
@@ -394,15 +382,13 @@ def _needed(rubric, asked: list[str]) -> list:
     return [q for q in rubric.questions if q.id in needed]
 
 
-MEASURING = {"model_metric", "model_probe", "model_comparison"}   # checks that call the model (not only describe it)
-
-
 def _measured(rubric, checks) -> dict[str, list[str]]:
     """Question id -> the variable names of the models its parts called on data (measured or compared)."""
+    from .evaluate.checks import declared
     found: dict[str, list[str]] = {}
     for check in checks:
         for spec, detail in zip(rubric.question(check.id).checks, check.details):
-            model = detail.get("model") or {} if spec.kind in MEASURING else {}
+            model = detail.get("model") or {} if declared(spec.kind).calls_model else {}
             names = [model.get("name")] + [row.get("name") for row in model.get("compared", [])]
             found.setdefault(check.id, []).extend(name for name in names if name)
     return found
@@ -420,22 +406,14 @@ def _placement_notes(lang: str, live: list[LiveModel], sections: dict, rubric, c
             if item is None:
                 continue
             if found and item.placed_by == "code":
-                notes.append(_say(lang, f"{qid}: el historial del kernel no muestra ejecutarse ninguna celda de "
-                                        f"«{label}» tal como está guardada; se sitúa por el código del cuaderno.",
-                                  f"{qid}: the kernel's history shows none of the cells of “{label}” running as "
-                                  f"they are saved; it is placed by the notebook's code."))
+                notes.append(i18n.text("student.not_run_as_saved", lang, qid=qid, label=label))
             if item.placed_by == "history" and item.cells != sorted(item.cells):
                 order = ", ".join(str(i + 1) for i in item.cells)
-                notes.append(_say(lang, f"{qid}: «{label}» se hizo con celdas ejecutadas fuera de orden ({order}): "
-                                        f"una ejecución limpia daría otro modelo.",
-                                  f"{qid}: “{label}” was made by cells run out of order ({order}): a clean run "
-                                  f"would give another model."))
+                notes.append(i18n.text("student.cells_out_of_order", lang, qid=qid, label=label, order=order))
             later = [i for i in item.cells if section is not None and i >= section.end]
             if later and any(i < section.end for i in item.cells):
-                notes.append(_say(lang, f"{qid}: «{label}» cambió después de la pregunta (celda {later[-1] + 1}); "
-                                        f"se mide como está ahora.",
-                                  f"{qid}: “{label}” changed after the question (cell {later[-1] + 1}); it is "
-                                  f"measured as it is now."))
+                notes.append(i18n.text("student.changed_after_question", lang, qid=qid, label=label,
+                                       later=later[-1] + 1))
     return notes
 
 
@@ -455,8 +433,7 @@ class Report:
         return {check.id: check.score for check in self.checks}
 
     def _status(self, status: str) -> str:
-        from .report.i18n import text
-        return text(status, self.lang)
+        return i18n.text(status, self.lang)
 
     def __str__(self) -> str:
         lines = []
@@ -470,11 +447,10 @@ class Report:
     __repr__ = __str__
 
     def _footer(self) -> str:
-        return _say(self.lang, f"Datos nuevos de la semilla {self.seed}.", f"Fresh data of seed {self.seed}.") + \
+        return i18n.text("student.fresh_data_of_seed", self.lang, seed=self.seed) + \
             (f" {self.notebook}" if self.notebook else "")
 
     def _repr_html_(self) -> str:
-        from .report.i18n import text
         rows = []
         for check in self.checks:
             rows.append(f"<tr><th>{html.escape(check.id)}</th><th>{html.escape(str(check.title))}</th>"
@@ -483,7 +459,7 @@ class Report:
             rows += [f"<tr><td></td><td>{html.escape(str(d['label']))}</td><td>{d['score']:g} / {d['max_score']:g}</td>"
                      f"<td>{self._status(d['status'])}</td><td>{html.escape(d.get('feedback', ''))}</td></tr>"
                      for d in check.details]
-        head = "".join(f"<th>{text(key, self.lang)}</th>" for key in ("question", "parts", "points", "status",
+        head = "".join(f"<th>{i18n.text(key, self.lang)}</th>" for key in ("question", "parts", "points", "status",
                                                                         "reason"))
         notes = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes)
         return (f"<table><tr>{head}</tr>{''.join(rows)}</table>" + (f"<ul>{notes}</ul>" if notes else "")

@@ -1,6 +1,6 @@
 import pytest
 
-from grader.evaluate import bands
+from grader import bands
 
 
 def test_linear_between_zero_and_full():

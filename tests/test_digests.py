@@ -40,8 +40,8 @@ def test_measurements_depend_on_the_evaluation_and_data_code_only():
 
 def test_results_depend_on_what_scores_and_explains_them_not_on_the_report_or_the_command_line():
     scoring = covered(digests.scoring_files())
-    assert {"grade.py", "rubric.py", "late.py", "harvest/diagnosis.py", "evaluate/bands.py",
-            "report/i18n.py"} <= scoring   # the feedback's words are in result.json
+    assert {"grade.py", "rubric.py", "late.py", "harvest/diagnosis.py", "bands.py",
+            "i18n.py"} <= scoring   # the feedback's words are in result.json
     assert not scoring & {"cli.py", "progress.py", "batch.py", "report/html.py", "report/templates/base.css.j2",
                           "execute/warmup.py", "execute/runner.py", "review/app.py"}
     report = covered(digests.files(digests.REPORT_CODE))
@@ -49,8 +49,7 @@ def test_results_depend_on_what_scores_and_explains_them_not_on_the_report_or_th
 
 
 def test_every_concern_names_files_that_exist():
-    for concern in (digests.EXECUTION_CODE, digests.MEASUREMENT_CODE, digests.REPORT_CODE, digests.NOT_SCORING,
-                    digests.SCORING_TOO):
+    for concern in (digests.EXECUTION_CODE, digests.MEASUREMENT_CODE, digests.REPORT_CODE, digests.NOT_SCORING):
         for name in concern:
             assert (digests.PACKAGE / name).exists(), name
 

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from grader import i18n
 from grader import rubric as rubrics
 from grader.evaluate import DataCache, Memo, evaluate
 from grader.evaluate.checks import model_metric
@@ -81,8 +82,8 @@ def test_more_samples_is_four_times_up_to_what_the_kind_gives():
 
 
 def test_a_measurement_on_everything_the_kind_holds_says_so():
-    english = SimpleNamespace(say=lambda es, en: en)
-    spanish = SimpleNamespace(say=lambda es, en: es)
+    english = SimpleNamespace(say=lambda key, **params: i18n.text(key, "en", **params))
+    spanish = SimpleNamespace(say=lambda key, **params: i18n.text(key, "es", **params))
     assert model_metric.on_samples(english, mnist, measured(1000, 1000)) == "measured on all 1000 held-out digits"
     assert model_metric.on_samples(spanish, mnist, measured(1000, 1000)) == \
         "medido con todos los dígitos reservados (1000)"

@@ -251,13 +251,13 @@ def test_limits_stop_the_kernel_with_a_reason(level):
     hog, texts = run(level, "hog = []\nwhile True:\n    hog.append(bytearray(50_000_000))", "print('after')",
                      memory=768 * 1024**2)
     assert [c.status for c in hog.cells] == ["killed", "not_run"] and hog.cells[0].error_name == "OutOfMemory"
-    assert any(p.startswith("Out of memory at cell 1") for p in hog.problems)
+    assert any(p["en"].startswith("Out of memory at cell 1") for p in hog.problems)
 
     disk, _ = run(level, "import time\nblock = b'z' * 10_000_000\nfor i in range(100):\n"
                          "    open(f'f{i}', 'wb').write(block)\n    time.sleep(0.05)",
                   disk=200 * 1024**2)
     assert (disk.cells[0].status, disk.cells[0].error_name) == ("killed", "DiskLimit")
-    assert any("Disk limit exceeded at cell 1" in p for p in disk.problems)
+    assert any("Disk limit exceeded at cell 1" in p["en"] for p in disk.problems)
 
     # one file past the limit: RLIMIT_FSIZE stops it at the limit; removed at once, before the watchdog's next look
     # at the folder (which holds the limit and the kernel's own files, so more than the limit) can kill the kernel
@@ -298,4 +298,4 @@ def test_a_fork_bomb_is_stopped_as_too_many_processes(level):
     # the cgroup counts processes; without one the watchdog sums the forks' memory, shared pages many times
     assert bomb.cells[0].error_name in (("ProcessLimit",) if CGROUPS else ("ProcessLimit", "OutOfMemory"))
     reason = {"ProcessLimit": "Too many processes at cell 1", "OutOfMemory": "Out of memory at cell 1"}
-    assert any(p.startswith(reason[bomb.cells[0].error_name]) for p in bomb.problems), bomb.problems
+    assert any(p["en"].startswith(reason[bomb.cells[0].error_name]) for p in bomb.problems), bomb.problems

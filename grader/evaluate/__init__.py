@@ -55,10 +55,10 @@ def _judge(spec, question: Question, ctx: Context) -> Part:
     """One check's part; held for review when it judged a model with code of its own."""
     ctx.own_code_judged, ctx.own_code_ran = {}, False
     try:
-        part = KINDS[spec.kind](spec, question, ctx)
+        part = KINDS[spec.kind].run(spec, question, ctx)
     except Exception as error:  # a bug or a bizarre model must not lose the other questions
         part = Part(ctx.text(spec.label) or spec.kind, 0, spec.points, "error",
-                    ctx.say("El grader no pudo evaluar esta parte: ", "The grader could not evaluate this part: ")
+                    ctx.say("evaluate.could_not_evaluate")
                     + f"{type(error).__name__}: {str(error)[:300]}")
     if ctx.own_code_judged:
         ctx.hold_for_review(part)
@@ -111,7 +111,7 @@ def _apply_manual(parts: list[Part], manual: dict, ctx: Context) -> None:
                 if part.status == "manual" and (part.would_earn is not None) == (kind == "model")]
         remaining = review.get("points")
         comment = review.get("comment", "")
-        reviewed = ctx.say("Revisado por el profesor", "Reviewed by the instructor") + \
+        reviewed = ctx.say("evaluate.reviewed_by_the_instructor") + \
             (f": {comment}" if comment else ".")
         for part in held:
             given = part.would_earn if remaining is None else min(part.max_score, max(0.0, float(remaining)))

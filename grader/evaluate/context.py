@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import i18n
 from ..harvest import Harvest
 from ..rubric import CheckSpec, Question, Rubric, alternatives
 from . import models as model_files
+from .data import Dataset, get_kind
 from .memo import Memo, file_digest
 from .models import ModelInfo
-from .data import Dataset, get_kind
 from .picker import Pick, pick, pick_all, values_per_sample
 
 if TYPE_CHECKING:
@@ -93,8 +94,8 @@ class Context:
         for version in harvest.models:
             if version.path is None:
                 if version.error:
-                    self.refused.append(self.say(f"«{version.label}» no se pudo guardar: {version.error}",
-                                                 f"“{version.label}” could not be saved: {version.error}"))
+                    self.refused.append(self.say("context.could_not_be_saved", label=version.label,
+                                                 error=version.error))
                 continue
             try:
                 digest = file_digest(version.path) + (file_digest(version.code) if version.code else "")
@@ -107,9 +108,8 @@ class Context:
                 except model_files.RefusedModel as error:  # this machine failed, not the file: not remembered
                     described = {"refused": str(error)}
             if "refused" in described:
-                self.refused.append(self.say(f"Modelo «{version.label}» (celda {_cell(version.cell)}) no se pudo "
-                                             f"cargar: ", f"Model “{version.label}” (cell {_cell(version.cell)}) "
-                                             f"could not be loaded: ") + described["refused"])
+                self.refused.append(self.say("context.model_not_loaded", label=version.label,
+                                             cell=_cell(version.cell)) + described["refused"])
                 continue
             self.versions.append((version, ModelInfo.from_dict(described["info"]), digest))
 
@@ -141,17 +141,15 @@ class Context:
         if not isinstance(known, dict):
             return known, ""
         seeds, spread = len(known["values"]), known["spread"]
-        return known["mean"], self.say(f" (media de {seeds} semillas del paquete, ±{spread:.2g})",
-                                       f" (mean of the pack's {seeds} seeds, ±{spread:.2g})")
+        return known["mean"], self.say("context.pack_mean", seeds=seeds, spread=spread)
 
-    def say(self, es: str, en: str) -> str:
-        return es if self.lang == "es" else en
+    def say(self, key: str, **params) -> str:
+        """Message ``key`` of the catalog (:mod:`grader.i18n`) in the job's language."""
+        return i18n.text(key, self.lang, **params)
 
     def text(self, value) -> str:
         """A rubric text that may be given per language."""
-        if isinstance(value, dict):
-            return value.get(self.lang) or next(iter(value.values()), "")
-        return str(value or "")
+        return i18n.localized(value, self.lang)
 
     def section(self, spec: CheckSpec):
         return self.harvest.sections.get(spec.section)
@@ -213,10 +211,7 @@ class Context:
         if not chosen.info.logits:
             return ""
         activation = "sigmoid" if (chosen.info.output_shape or (1,))[-1] == 1 else "softmax"
-        return self.say(f" Su salida no tiene {activation} (logits, entrenado con from_logits=True): "
-                        f"se puntúa aplicando {activation} a sus salidas.",
-                        f" Its output has no {activation} (logits, trained with from_logits=True): "
-                        f"it is scored with {activation} applied to its outputs.")
+        return self.say("context.logits_head", activation=activation)
 
     def remember(self, chosen: Pick, question: list, compute):
         """``compute()``'s answer about ``chosen``, remembered by model file and ``question`` (see memo)."""
@@ -227,31 +222,24 @@ class Context:
         """Hold a part that judged a model with code of its own for the instructor: what it measured is kept
         as ``would_earn`` and counts only once confirmed (manual_scores.csv, part ``model``). A part worth no
         points is only told so."""
-        models = "; ".join(self.say(f"«{label}» (celda {_cell(cell)}): ", f"“{label}” (cell {_cell(cell)}): ")
+        models = "; ".join(self.say("context.model_in_cell", label=label, cell=_cell(cell))
                            + ", ".join(self._code_name(name) for name in own_code)
                            for label, (cell, own_code) in self.own_code_judged.items())
-        ran = self.say(" Sus predicciones con los datos nuevos las hizo el código propio del modelo, ejecutado "
-                       "aparte en un entorno aislado que solo recibió las entradas (nunca las respuestas).",
-                       " Its predictions on the fresh data were made by the model's own code, run apart in a "
-                       "sandbox that got only the inputs (never the answers).") if self.own_code_ran else ""
+        ran = self.say("context.own_code_predicted") if self.own_code_ran else ""
         if part.max_score == 0:
-            said = self.say(f"Modelo con código propio ({models}).{ran}",
-                            f"A model with code of its own ({models}).{ran}")
+            said = self.say("context.model_with_own_code", models=models, ran=ran)
         else:
             part.would_earn, part.score, part.status = part.score, 0, "manual"
-            said = self.say(
-                f"Pendiente de revisión: modelo con código propio ({models}).{ran} Obtendría {part.would_earn:g} de "
-                f"{part.max_score:g} puntos, que cuentan cuando el profesor los confirme.",
-                f"Held for review: a model with code of its own ({models}).{ran} It would earn {part.would_earn:g} "
-                f"of {part.max_score:g} points, which count once the instructor confirms them.")
+            said = self.say("context.held_for_review", models=models, ran=ran, would_earn=part.would_earn,
+                            max_score=part.max_score)
         part.feedback = (part.feedback + " " if part.feedback else "") + said
 
     def _code_name(self, name: str) -> str:
         if name == "Lambda":
-            return self.say("una capa Lambda", "a Lambda layer")
+            return self.say("context.a_lambda_layer")
         if name == "__lambda__":
-            return self.say("una función de Python guardada en el modelo", "a Python function stored in the model")
-        return self.say(f"la clase {name}, definida en el cuaderno", f"class {name}, defined in the notebook")
+            return self.say("context.stored_python_function")
+        return self.say("context.class_defined_in_the_notebook", name=name)
 
     def _digest(self, chosen: Pick) -> str:
         return next(digest for version, _, digest in self.versions if version is chosen.version)
@@ -270,41 +258,39 @@ class Context:
         selector = self.rubric.models[spec.options["model"]]
         wanted = []
         if selector.get("input"):
-            wanted.append(self.say("entrada ", "input ") + self._shapes(selector["input"]))
+            wanted.append(self.say("context.input_shape") + self._shapes(selector["input"]))
         if selector.get("output"):
-            wanted.append(self.say("salida ", "output ") + self._shapes(selector["output"]))
+            wanted.append(self.say("context.output_shape") + self._shapes(selector["output"]))
         if selector.get("layers_any"):
-            wanted.append(self.say("una capa " + " o ".join(selector["layers_any"]),
-                                   "a " + " or ".join(selector["layers_any"]) + " layer"))
+            wanted.append(self.say("context.a_layer", layers=self.say("context.or").join(selector["layers_any"])))
         if selector.get("loss"):
-            families = {"classification": self.say("una pérdida de clasificación", "a classification loss"),
-                        "regression": self.say("una pérdida de regresión", "a regression loss")}
-            losses = [families.get(name) or self.say(f"la pérdida {name}", f"loss {name}")
+            families = {"classification": self.say("context.a_classification_loss"),
+                        "regression": self.say("context.a_regression_loss")}
+            losses = [families.get(name) or self.say("context.loss", name=name)
                       for name in selector["loss"]]
-            wanted.append(self.say("entrenado con ", "trained with ") + self.say(" o ", " or ").join(losses))
+            wanted.append(self.say("context.trained_with") + self.say("context.or").join(losses))
         if selector.get("output_activation"):
-            wanted.append(self.say(f"salida {selector['output_activation']}", f"{selector['output_activation']} output"))
+            wanted.append(self.say("context.output_activation", output_activation=selector["output_activation"]))
         if selector.get("hidden_activation_not"):
-            wanted.append(self.say(f"capas ocultas sin {selector['hidden_activation_not']}",
-                                   f"hidden layers other than {selector['hidden_activation_not']}"))
-        seen = sorted({f"{v.label} ({self.say('celda', 'cell')} {_cell(v.cell)}): {i.summary()}"
+            wanted.append(self.say("context.hidden_layers_other_than",
+                                   hidden_activation_not=selector["hidden_activation_not"]))
+        seen = sorted({f"{v.label} ({self.say('cell')} {_cell(v.cell)}): {i.summary()}"
                        + (f", loss {i.loss}" if i.loss else "")
-                       + (self.say(" (con código propio)", " (code of its own)") if i.own_code else "")
+                       + (self.say("context.code_of_its_own") if i.own_code else "")
                        for v, i in self._pairs()})
-        found = (self.say(" Modelos del cuaderno: ", " Models in the notebook: ") + "; ".join(seen) + ".") if seen else \
-            self.say(" El cuaderno no dejó ningún modelo entrenado.", " The notebook left no trained model.")
+        found = (self.say("context.models_in_the_notebook") + "; ".join(seen) + ".") if seen else \
+            self.say("context.no_trained_model")
         section = self.section(spec)
         where = ""
         if section is not None:
-            where = self.say(f" Solo cuentan los modelos de las celdas de la pregunta (desde la {section.start + 1}) o anteriores.",
-                             f" Only models from the question's cells (from cell {section.start + 1}) or earlier count.")
+            where = self.say("context.only_models_up_to_section", start=section.start + 1)
         elif spec.options.get("only_in_section"):
-            where = self.say(" La pregunta no se encontró en el cuaderno.", " The question was not found in the notebook.")
-        return self.say("No se encontró ningún modelo con ", "No model was found with ") + ", ".join(wanted) + "." + where + found
+            where = self.say("context.question_not_found")
+        return self.say("context.no_model_with") + ", ".join(wanted) + "." + where + found
 
     def _shapes(self, pattern) -> str:
         """A rubric's shape or shapes in words."""
-        return self.say(" o ", " or ").join(_shape(shape) for shape in alternatives(pattern))
+        return self.say("context.or").join(_shape(shape) for shape in alternatives(pattern))
 
 
 def _in_shape(x: np.ndarray, shape) -> np.ndarray:

@@ -25,7 +25,7 @@ class Execution:
     notebook: nbformat.NotebookNode    # with outputs
     models_dir: Path
     cell_of_execution: dict[int, int]  # kernel execution_count -> cell index
-    problems: list[str] = field(default_factory=list)
+    problems: list[dict] = field(default_factory=list)   # {lang: words} (i18n.each_language)
     seconds: float = 0.0
 
     def save(self, out: Path, name: str, key: str) -> None:

@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
 from typing import Callable
@@ -31,6 +31,7 @@ from nbclient.util import run_sync
 from traitlets import Integer
 
 from ..environment import COURSE_PACKAGES
+from ..i18n import each_language
 from ..result import CellRun
 from . import cells as cell_policy
 from .execution import Execution
@@ -139,7 +140,8 @@ def execute_notebook(notebook: nbformat.NotebookNode, job_dir: Path, sandbox: Sa
 
     ``course_packages`` are the rubric's (``[environment] packages``): the
     kernel finds them in :data:`grader.environment.COURSE_PACKAGES`, or a
-    placeholder when they could not be installed.
+    placeholder when they could not be installed. ``data_files`` maps each data file
+    the notebook may load offline to the modules whose ``load_data`` returns it.
     """
     config = {"legacy_keras": legacy_keras, "placeholders": placeholders(notebook, course_packages or [])}
     return asyncio.run(_execute(notebook, Path(job_dir), sandbox, limits, config,
@@ -188,21 +190,19 @@ class _Watch:
             return "DiskLimit", "the notebook wrote more data than allowed and was stopped"
         return "KernelDied", "the kernel died (the process exited or was killed)"
 
-    def problems(self, limits: Limits, refused: int) -> list[str]:
-        """The limits the notebook hit, in words; ``refused``: new processes the cgroup refused."""
+    def problems(self, limits: Limits, refused: int) -> list[dict]:
+        """The limits the notebook hit, in words ({lang: words}); ``refused``: new processes the cgroup refused."""
         problems = []
         if self.too_many_processes:
-            problems.append(f"Too many processes at cell {self.too_many_processes}: the notebook kept starting "
-                            f"processes past the limit of {limits.processes} (a fork bomb?) and was stopped.")
+            problems.append(each_language("runner.too_many_processes", cell=self.too_many_processes,
+                                          processes=limits.processes))
         elif refused:
-            problems.append(f"The notebook tried to run more than {limits.processes} processes at once; "
-                            f"new processes were refused ({refused} time(s)).")
+            problems.append(each_language("runner.processes_refused", processes=limits.processes, refused=refused))
         if self.out_of_memory:
-            problems.append(f"Out of memory at cell {self.out_of_memory}: the kernel used more than "
-                            f"{limits.memory / 1024**3:.1f} GiB and was stopped.")
+            problems.append(each_language("runner.out_of_memory", cell=self.out_of_memory,
+                                          gib=limits.memory / 1024**3))
         if self.too_much_disk:
-            problems.append(f"Disk limit exceeded at cell {self.too_much_disk}: the notebook wrote more than "
-                            f"{limits.disk / 1024**2:.0f} MiB to its folder and was stopped.")
+            problems.append(each_language("runner.disk_limit", cell=self.too_much_disk, mib=limits.disk / 1024**2))
         return problems
 
 
@@ -225,13 +225,14 @@ def _kernel(job_dir: Path, sandbox: Sandbox, limits: Limits, config: dict, data_
     for folder in (work, connection_dir, spec_dir / "grader"):
         folder.mkdir(parents=True, exist_ok=True)
     readonly = {str(KERNEL_SUPPORT): KERNEL_SUPPORT_INSIDE}
-    kernel_data = {}
-    for name, path in data_files.items():
+    offline_data = []
+    for path, load_data in data_files.items():
         inside = f"{DATA_INSIDE}/{Path(path).name}"
         readonly[str(path)] = inside
-        kernel_data[f"{name}_file"] = inside if sandbox.isolated else str(path)
+        offline_data.append({"file": inside if sandbox.isolated else str(path), "load_data": list(load_data)})
     support = KERNEL_SUPPORT_INSIDE if sandbox.isolated else str(KERNEL_SUPPORT)
-    env = kernel_env(work, support, limits, {"outdir": str(work / ".grader" / "models"), **config, **kernel_data})
+    env = kernel_env(work, support, limits, {"outdir": str(work / ".grader" / "models"), **config,
+                                             "offline_data": offline_data})
     cgroup = Cgroup(limits.processes, int(limits.memory * 1.1))  # the watchdog acts first, with a clear message
     argv = sandbox.command(
         [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
@@ -260,7 +261,7 @@ async def _execute(notebook, job_dir, sandbox, limits, config, data_files, progr
     client = _CappedClient(notebook, km=kernel.manager, timeout=int(limits.cell_timeout), allow_errors=True,
                            interrupt_on_timeout=False, startup_timeout=120, record_timing=False,
                            shutdown_kernel="immediate", output_limit=limits.output, on_cell_execute=on_cell_execute)
-    problems: list[str] = []
+    problems: list[dict] = []   # {lang: words} (i18n.each_language)
     with open(job_dir / "kernel.log", "wb") as kernel_log:
         async def run_cells():
             async with client.async_setup_kernel(env=kernel.env, cwd=str(kernel.work), stdout=kernel_log,
@@ -278,7 +279,8 @@ async def _execute(notebook, job_dir, sandbox, limits, config, data_files, progr
         except asyncio.TimeoutError:
             problems.append(_past_deadline(by_index.get(watch.cell), limits))
         except Exception as error:  # the kernel could not start, or nbclient failed
-            problems.append(f"The kernel failed: {type(error).__name__}: {error}"[:500])
+            problems.append(each_language("runner.kernel_failed", error_type=type(error).__name__,
+                                          error=str(error)[:450]))
         finally:
             await _kill(kernel.manager)
             refused = kernel.cgroup.processes_refused()
@@ -292,13 +294,14 @@ async def _execute(notebook, job_dir, sandbox, limits, config, data_files, progr
     return Execution(runs, notebook, kernel.models_dir, cell_of_execution, problems, time.monotonic() - started)
 
 
-def _past_deadline(running: CellRun | None, limits: Limits) -> str:
+def _past_deadline(running: CellRun | None, limits: Limits) -> dict:
     """The notebook's deadline struck while ``running`` ran: that cell timed out; the problem in words."""
     if running is not None and running.status == "running":
         running.status, running.error_name = "timeout", "NotebookDeadline"
         running.error_message = f"the notebook passed its {limits.notebook_timeout:.0f} s deadline"
-    return (f"The notebook passed its deadline of {limits.notebook_timeout:.0f} s"
-            + (f" at cell {running.index + 1}" if running is not None else "") + "; the remaining cells did not run.")
+    if running is None:
+        return each_language("runner.notebook_deadline", seconds=limits.notebook_timeout)
+    return each_language("runner.notebook_deadline_at_cell", seconds=limits.notebook_timeout, cell=running.index + 1)
 
 
 async def _run_cell(client, cell, run, limits, watch: _Watch, progress) -> bool:
@@ -420,6 +423,11 @@ def folder_size(folder: Path, limit: int) -> int:
     return total
 
 
+def _open_no_follow(path, flags):
+    """O_NOFOLLOW: not even a link made between the scandir and the open (Windows has no such flag)."""
+    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
+
+
 def copy_untrusted(source: Path, target: Path) -> None:
     """Copy a folder the kernel wrote: regular files and folders only, with plain modes.
 
@@ -436,9 +444,7 @@ def copy_untrusted(source: Path, target: Path) -> None:
         if entry.is_dir(follow_symlinks=False):
             copy_untrusted(Path(entry.path), destination)
         elif entry.is_file(follow_symlinks=False):
-            # O_NOFOLLOW: not even a link made between the scandir and the open (Windows has no such flag)
-            nofollow = getattr(os, "O_NOFOLLOW", 0)
-            with open(entry.path, "rb", opener=lambda path, flags: os.open(path, flags | nofollow)) as src, \
+            with open(entry.path, "rb", opener=_open_no_follow) as src, \
                     open(destination, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1024 * 1024)
             os.chmod(destination, 0o644)

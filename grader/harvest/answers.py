@@ -33,6 +33,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ..i18n import each_language
+
 _PREFIX = r"^[ \t>*_#\-]*(?:\d+\.\s*)?[*_]*"
 _NUMBER_PREFIX = r"^[ \t>]*(?:#{1,6}[ \t]+[*_]*|\*\*|__)"   # a heading or bold
 
@@ -45,7 +47,7 @@ class Section:
     answer: str = ""
     code_cells: list[int] = field(default_factory=list)
     given_cells: list[int] = field(default_factory=list)   # code cells identical to the handout's
-    note: dict = field(default_factory=dict)               # {"es", "en"}: which cells, when the rule had to choose
+    note: dict = field(default_factory=dict)               # {lang: words}: which cells, when the rule had to choose
 
 
 @dataclass(frozen=True)
@@ -227,30 +229,22 @@ def _opening(own: list[_Label], labels, listings: set[int], cells, texts) -> tup
         opening = alone[0]
         if len(alone) > 1:
             numbers = _cells(label.cell for label in alone)
-            reasons.append((f"la etiqueta aparece en las celdas {numbers} sin trabajo detrás: se toma la primera",
-                            f"the label appears in cells {numbers} with no work after it: the first is taken"))
+            reasons.append(each_language("answers.label_without_work", cells=numbers))
     elif opening is None:
         opening = own[0]
-        return opening, _note(opening, labels, cells, [(
-            f"la etiqueta solo está en la celda {opening.cell + 1}, que enumera varias preguntas: "
-            "se toma el texto hasta la siguiente etiqueta",
-            f"the label is only in cell {opening.cell + 1}, which lists several questions: "
-            "the text up to the next label is taken")])
+        return opening, _note(opening, labels, cells, [each_language("answers.label_only_in_listing",
+                                                                     cell=opening.cell + 1)])
     passed = [label for label in own if label.position < opening.position]
     listed = [label.cell for label in passed if label.cell in listings]
     if listed:
-        reasons.append((f"el enunciado de la celda {_cells(listed)} enumera varias preguntas",
-                        f"the statement in cell {_cells(listed)} lists several questions") if len(listed) == 1 else
-                       (f"los enunciados de las celdas {_cells(listed)} enumeran varias preguntas",
-                        f"the statements in cells {_cells(listed)} list several questions"))
+        reasons.append(each_language("answers.statement_lists" if len(listed) == 1 else "answers.statements_list",
+                                     cells=_cells(listed)))
     # a label followed at once by the same label ("Q5", then "# Q5" in the code) is no doubt: not noted
     idle = [label.cell for label in passed
             if label.cell not in listings and _next(labels, label).question != label.question]
     if idle:
-        reasons.append((f"la etiqueta de la celda {_cells(idle)} no va seguida de trabajo",
-                        f"the label in cell {_cells(idle)} has no work after it") if len(idle) == 1 else
-                       (f"las etiquetas de las celdas {_cells(idle)} no van seguidas de trabajo",
-                        f"the labels in cells {_cells(idle)} have no work after them"))
+        reasons.append(each_language("answers.label_idle" if len(idle) == 1 else "answers.labels_idle",
+                                     cells=_cells(idle)))
     return opening, _note(opening, labels, cells, reasons) if reasons else {}
 
 
@@ -264,13 +258,13 @@ def _span(opening: _Label, labels, cells) -> tuple[int, _Label | None]:
     return (max(following.cell, opening.cell + 1) if following else len(cells)), following
 
 
-def _note(opening: _Label, labels, cells, reasons: list[tuple[str, str]]) -> dict:
-    """``E1: cells 25-27; why``, in both languages."""
+def _note(opening: _Label, labels, cells, reasons: list[dict]) -> dict:
+    """``E1: cells 25-27; why``, in every language."""
     first, last = opening.cell + 1, _span(opening, labels, cells)[0]
-    taken = ((f"celda {first}", f"cell {first}") if first == last else
-             (f"celdas {first}-{last}", f"cells {first}-{last}"))
-    return {lang: f"{opening.question}: {taken[i]}; " + "; ".join(reason[i] for reason in reasons)
-            for i, lang in enumerate(("es", "en"))}
+    taken = each_language("answers.cell", cell=first) if first == last else \
+        each_language("answers.cells", first=first, last=last)
+    return {lang: f"{opening.question}: {taken[lang]}; " + "; ".join(reason[lang] for reason in reasons)
+            for lang in taken}
 
 
 def _section(opening: _Label, labels, cells, texts, given: set[int], statements: frozenset) -> Section:

@@ -6,7 +6,7 @@ known causes: code written for TensorFlow 1, a module grading does not have
 download without network, a file from the student's own machine or Drive, a
 removed Keras module, and a name left undefined by an earlier cell that
 failed. The explanation goes on the cell's record in ``result.json`` and next
-to the error in the report. Every text exists in Spanish and English.
+to the error in the report. Every text is in the catalog (:mod:`grader.i18n`), in Spanish and English.
 """
 from __future__ import annotations
 
@@ -14,77 +14,9 @@ import ast
 import dataclasses
 import re
 
+from .. import i18n
 from ..execute.cells import sanitize
 from ..result import CellRun
-
-TEXTS = {
-    "placeholder": (
-        "El cuaderno usa {module}, que no está disponible al corregir: {why}. Las líneas pip install nunca se "
-        "ejecutan al corregir; si el módulo hace falta, el profesor puede añadirlo a los paquetes del curso.",
-        "The notebook uses {module}, which is not available when grading: {why}. Lines like pip install never "
-        "run when grading; if the module is needed, the instructor can add it to the course packages."),
-    "skipped_line": ("su línea «{line}» no se ejecutó", 'its line "{line}" did not run'),
-    "course_package": ("es un paquete del curso que no se pudo instalar en la máquina de corrección",
-                       "it is a course package that could not be installed on the grading machine"),
-    "colab": (
-        "Esto solo funciona dentro de Google Colab ({what}), y la corrección no se hace en Colab: no hay "
-        "navegador, ni Google Drive, ni red. Los datos que use el cuaderno deben generarse en él.",
-        "This only works inside Google Colab ({what}), and grading does not run in Colab: there is no browser, "
-        "no Google Drive and no network. Data the notebook uses must be made by the notebook itself."),
-    "tf1": (
-        "Código escrito para TensorFlow 1, que la corrección no tiene: TensorFlow 2.21 eliminó {name}. En "
-        "TensorFlow 2 no hay sesiones ni placeholders: el código se ejecuta al momento y los modelos se "
-        "construyen y entrenan con Keras (model.compile, model.fit).",
-        "Written for TensorFlow 1, which grading does not have: TensorFlow 2.21 removed {name}. TensorFlow 2 "
-        "has no sessions or placeholders: code runs at once, and models are built and trained with Keras "
-        "(model.compile, model.fit)."),
-    "not_installed": (
-        "El módulo {module} no está instalado en el entorno de corrección, y las líneas pip install nunca se "
-        "ejecutan al corregir. Usa lo que ya hay (TensorFlow y Keras, NumPy, pandas, matplotlib, "
-        "scikit-learn...) o pide al profesor que lo añada a los paquetes del curso.",
-        "The module {module} is not installed in the grading environment, and lines like pip install never "
-        "run when grading. Use what is there (TensorFlow and Keras, NumPy, pandas, matplotlib, scikit-learn...) "
-        "or ask the instructor to add it to the course packages."),
-    "keras_wrappers": (
-        "keras.wrappers.scikit_learn ya no existe en Keras (ni en Keras 3 ni en tf-keras); el paquete scikeras "
-        "lo sustituye.",
-        "keras.wrappers.scikit_learn no longer exists in Keras (neither Keras 3 nor tf-keras); the scikeras "
-        "package replaces it."),
-    "rnn_input_dim": (
-        "input_dim= en una capa recurrente es de Keras 2; en Keras 3 la capa espera secuencias: usa "
-        "input_shape=(None, n) o keras.Input(shape=(None, n)) como primera capa.",
-        "input_dim= on a recurrent layer is Keras 2; in Keras 3 the layer expects sequences: use "
-        "input_shape=(None, n) or keras.Input(shape=(None, n)) as the first layer."),
-    "network": (
-        "La celda intentó usar Internet (una descarga), y la corrección no tiene red. Los datos deben generarse "
-        "en el cuaderno o venir con la tarea.",
-        "The cell tried to use the Internet (a download), and grading has no network. Data must be made in the "
-        "notebook or come with the assignment."),
-    "local_file": (
-        "La celda lee un archivo de tu equipo, de Colab o de Google Drive ({path}) que no forma parte de la "
-        "entrega: al corregir solo existe el cuaderno.",
-        "The cell reads a file from your own machine, Colab or Google Drive ({path}) that is not part of the "
-        "hand-in: when grading, only the notebook exists."),
-    "undefined_after_failure": (
-        "«{name}» no está definida porque la celda {cell}, que la define, falló o no se ejecutó: arregla esa "
-        "celda primero.",
-        '"{name}" is not defined because cell {cell}, which defines it, failed or did not run: fix that cell '
-        "first."),
-    # what the kernel adapted (the report's environment notes)
-    "note_placeholder": (
-        "{module} no está disponible al corregir y se importó como sustituto (celda {imported})",
-        "{module} is not available when grading and was imported as a placeholder (cell {imported})"),
-    "note_unused": ("; nunca se usó, así que no cuesta nada.", "; it was never used, so it costs nothing."),
-    "note_used": ("; se usó en la celda {used} ({uses}), que falló por ello.",
-                  "; it was used in cell {used} ({uses}), which failed because of it."),
-    "note_backend": (
-        "El cuaderno pidió el backend «{asked}» de Keras ({source}), que la corrección no tiene: se ejecutó "
-        "con TensorFlow.",
-        'The notebook asked for the Keras backend "{asked}" ({source}), which grading does not have: it ran on '
-        "TensorFlow."),
-    "note_keras2": ("Nombres de Keras 2 traducidos a los de hoy: {names}.",
-                    "Keras 2 names mapped to today's: {names}."),
-}
 
 TF1_REMOVED = {
     "Session", "InteractiveSession", "placeholder", "placeholder_with_default", "sparse_placeholder", "contrib",
@@ -117,8 +49,8 @@ def explain(run: CellRun, cells: list, runs: list[CellRun], lang: str) -> str:
     if found is None:
         return ""
     key, values = found
-    values = {k: _text(v[0], lang).format(**v[1]) if isinstance(v, tuple) else v for k, v in values.items()}
-    return _text(key, lang).format(**values)
+    values = {k: i18n.text(v[0], lang, **v[1]) if isinstance(v, tuple) else v for k, v in values.items()}
+    return i18n.text(key, lang, **values)
 
 
 def _cause(run: CellRun, cells: list, runs: list[CellRun]) -> tuple[str, dict] | None:
@@ -129,43 +61,40 @@ def _cause(run: CellRun, cells: list, runs: list[CellRun]) -> tuple[str, dict] |
     if missing:
         module = missing[1]
         if module.startswith(("tensorflow.contrib", "tensorflow.examples.tutorials")):
-            return "tf1", {"name": module}
+            return "diagnosis.tf1", {"name": module}
         if module.startswith("keras.wrappers"):
-            return "keras_wrappers", {}
+            return "diagnosis.keras_wrappers", {}
         if module.startswith("google.colab"):
-            return "colab", {"what": module}
-        return "not_installed", {"module": module.split(".")[0]}
+            return "diagnosis.colab", {"what": module}
+        return "diagnosis.not_installed", {"module": module.split(".")[0]}
     removed = _NO_ATTRIBUTE.search(message)
     if removed and removed[2] in TF1_REMOVED:
-        return "tf1", {"name": f"{removed[1].replace('._api.v2', '').replace('tensorflow', 'tf', 1)}.{removed[2]}"}
+        module = removed[1].replace("._api.v2", "").replace("tensorflow", "tf", 1)
+        return "diagnosis.tf1", {"name": f"{module}.{removed[2]}"}
     if "is not compatible with eager execution" in message or "graph is empty" in message.lower():
-        return "tf1", {"name": "tf.Session / tf.placeholder (tf.compat.v1)"}
+        return "diagnosis.tf1", {"name": "tf.Session / tf.placeholder (tf.compat.v1)"}
     if "expected ndim=3, found ndim=2" in message and "input_dim" in _source(cells, run.index):
-        return "rnn_input_dim", {}
+        return "diagnosis.rnn_input_dim", {}
     if _NETWORK.search(message) or name in ("URLError", "gaierror", "ConnectionError", "MaxRetryError"):
-        return "network", {}
+        return "diagnosis.network", {}
     local = _LOCAL_PATH.search(message)
     if name in ("FileNotFoundError", "OSError", "NotFoundError") and local:
-        return "local_file", {"path": local[1].strip("'\",")}
+        return "diagnosis.local_file", {"path": local[1].strip("'\",")}
     undefined = re.fullmatch(r"name '(\w+)' is not defined", message)
     if name == "NameError" and undefined:
         cell = _failed_definer(undefined[1], run.index, cells, runs)
         if cell is not None:
-            return "undefined_after_failure", {"name": undefined[1], "cell": cell + 1}
+            return "diagnosis.undefined_after_failure", {"name": undefined[1], "cell": cell + 1}
     return None
 
 
 def _placeholder_cause(message: str) -> tuple[str, dict]:
     if "google.colab" in message:
-        return "colab", {"what": message.split(":")[0].split(";")[0]}
+        return "diagnosis.colab", {"what": message.split(":")[0].split(";")[0]}
     module = re.search(r"module ([\w.]+) is not available", message)
     line = re.search(r'its line "(.+?)" was skipped', message)
-    why = ("skipped_line", {"line": line[1]}) if line else ("course_package", {})
-    return "placeholder", {"module": module[1] if module else "?", "why": why}
-
-
-def _text(key: str, lang: str) -> str:
-    return TEXTS[key][1 if lang == "en" else 0]
+    why = ("diagnosis.skipped_line", {"line": line[1]}) if line else ("diagnosis.course_package", {})
+    return "diagnosis.placeholder", {"module": module[1] if module else "?", "why": why}
 
 
 def _source(cells: list, index: int) -> str:
@@ -204,24 +133,21 @@ def environment_notes(environment: dict, lang: str) -> list[str]:
     """Sentences for the report: placeholders (imported where, used or not), the backend, Keras 2 names."""
     notes = []
     for entry in environment.get("placeholders", []):
-        note = _text("note_placeholder", lang).format(
-            module=entry["module"], imported=", ".join(str(c + 1) for c in entry["imported_cells"]) or "?")
+        note = i18n.text("diagnosis.note_placeholder", lang, module=entry["module"],
+                         imported=", ".join(str(c + 1) for c in entry["imported_cells"]) or "?")
         if entry["used_cells"]:
-            note += _text("note_used", lang).format(used=", ".join(str(c + 1) for c in entry["used_cells"]),
-                                                    uses=", ".join(entry["uses"]))
+            note += i18n.text("diagnosis.note_used", lang, used=", ".join(str(c + 1) for c in entry["used_cells"]),
+                              uses=", ".join(entry["uses"]))
         else:
-            note += _text("note_unused", lang)
+            note += i18n.text("diagnosis.note_unused", lang)
         notes.append(note)
     backend = environment.get("backend") or {}
     if backend:
-        notes.append(_text("note_backend", lang).format(asked=backend["asked"], source=backend["source"]))
+        notes.append(i18n.text("diagnosis.note_backend", lang, asked=backend["asked"], source=backend["source"]))
     names = environment.get("keras2_names", [])
     if names:
-        notes.append(_text("note_keras2", lang).format(names=", ".join(
-            f"{n['name']} → {n['now']}" + (f" ({_cells_word(lang)} {', '.join(str(c + 1) for c in n['cells'])})"
+        cell = i18n.text("cell", lang)
+        notes.append(i18n.text("diagnosis.note_keras2", lang, names=", ".join(
+            f"{n['name']} → {n['now']}" + (f" ({cell} {', '.join(str(c + 1) for c in n['cells'])})"
                                           if n["cells"] else "") for n in names)))
     return notes
-
-
-def _cells_word(lang: str) -> str:
-    return "cell" if lang == "en" else "celda"

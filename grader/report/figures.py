@@ -13,7 +13,7 @@ import json
 import math
 import re
 
-from . import i18n
+from .. import i18n
 
 MAX_POINTS = 400
 PX_PER_INCH = 96  # CSS pixels
@@ -50,7 +50,8 @@ def _confusion_matrix(figure, data, lang):
 
 
 def _scatter_classes(figure, data, lang):
-    x1, x2, predicted, truth = _subsample(data["x1"], data["x2"], data["predicted"], data.get("truth") or data["predicted"])
+    truth = data.get("truth") or data["predicted"]
+    x1, x2, predicted, truth = _subsample(data["x1"], data["x2"], data["predicted"], truth)
     axes = figure.add_subplot(1, 1, 1)
     rows = list(zip(x1, x2, predicted, truth))
     for wanted, colour in ((1, COLOURS["one"]), (0, COLOURS["zero"])):

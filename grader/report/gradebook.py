@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from ..atomic import write_text_atomic
+from ..i18n import localized
 from ..result import Result
-from .i18n import localized
 
 
 def _points(value: float) -> str:

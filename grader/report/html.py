@@ -9,10 +9,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from .. import bands, i18n
 from ..atomic import write_text_atomic
 from ..harvest.diagnosis import environment_notes
 from ..result import Check, Result
-from . import figures, i18n
+from . import figures
 from .summary import pending, summarize
 
 
@@ -36,14 +37,12 @@ def environment_with(folder: Path):
 
 
 def band_share(value, band: dict) -> float:
-    """Where ``value`` sits from the band's ``zero`` to its ``full``, in percent (the rule of evaluate.bands)."""
+    """Where ``value`` sits from the band's ``zero`` to its ``full``, in percent."""
     try:
         value, zero, full = float(value), float(band["zero"]), float(band["full"])
     except (TypeError, ValueError, KeyError):
         return 0.0
-    if full == zero:
-        return 100.0 if value == full else 0.0
-    return round(100 * min(1.0, max(0.0, (value - zero) / (full - zero))), 1)
+    return round(100 * bands.fraction(value, zero, full), 1)
 
 
 def own_code(check: Check) -> list[tuple[str, str, str]]:
@@ -93,5 +92,6 @@ def render_index(results: list[Result], assignment_title: str, lang: str = "es",
         check_of=lambda r, qid: next((c for c in r.checks if c.id == qid), None))
 
 
-def write_index(results: list[Result], assignment_title: str, path, lang: str = "es", pass_fraction: float = 0.5) -> None:
+def write_index(results: list[Result], assignment_title: str, path, lang: str = "es",
+                pass_fraction: float = 0.5) -> None:
     write_text_atomic(Path(path), render_index(results, assignment_title, lang, pass_fraction))

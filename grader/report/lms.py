@@ -33,10 +33,10 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import i18n
 from ..atomic import write_text_atomic
 from ..batch import BatchError
 from ..result import Result, load_result
-from . import i18n
 from .summary import pending
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]

@@ -5,8 +5,8 @@ import os
 import shutil
 import sys
 
+from .. import i18n
 from ..result import Result
-from . import i18n
 from .summary import pending
 
 ANSI = {"pass": "32", "partial": "33", "fail": "31", "error": "35", "manual": "34", "hidden": "37", "problem": "31;1"}

@@ -19,8 +19,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlencode
 
+from .. import i18n
 from ..batch import BatchError
-from ..report import i18n
 from ..report.html import environment_with
 from ..result import Check, Result
 from .record import Record
@@ -32,72 +32,6 @@ MAX_COMMENT = 2000         # characters of a comment
 REUSABLE = 9               # past comments offered, on the keys 1 to 9
 COOKIE = "grader_reviewer"
 ROUTES = {"": "GET", "review.js": "GET", "review": "GET", "save": "POST", "flag": "POST"}  # first segment: method
-
-WORDS = {
-    "title": ("Revisión manual", "Human review"),
-    "part_text": ("Respuesta escrita", "Written answer"),
-    "part_model": ("Modelo con código propio", "Model with code of its own"),
-    "students": ("estudiantes", "students"),
-    "student": ("Estudiante", "Student"),
-    "of": ("de", "of"),
-    "reviewed": ("revisadas", "reviewed"),
-    "flagged": ("Marcadas para otra revisión", "Flagged for another look"),
-    "flag": ("Marcar para otra revisión", "Flag for another look"),
-    "unflag": ("Quitar la marca", "Remove the flag"),
-    "is_flagged": ("Marcada para otra revisión", "Flagged for another look"),
-    "start": ("Empezar", "Start"),
-    "nothing": ("No hay nada pendiente de revisión manual.", "Nothing awaits human review."),
-    "points_box": ("Puntos", "Points"),
-    "comment_box": ("Comentario (lo ve el estudiante)", "Comment (the student sees it)"),
-    "reviewer": ("Revisor", "Reviewer"),
-    "past": ("Comentarios ya usados en esta pregunta", "Comments already used in this question"),
-    "save": ("Guardar y siguiente", "Save and next"),
-    "confirm": ("Confirmar lo medido", "Confirm what was measured"),
-    "clear": ("Borrar la revisión", "Clear the review"),
-    "prev": ("Anterior", "Previous"),
-    "next": ("Siguiente", "Next"),
-    "home": ("Todas las preguntas", "All questions"),
-    "show_names": ("Mostrar nombres", "Show names"),
-    "hide_names": ("Ocultar nombres", "Hide names"),
-    "not_reviewed": ("Sin revisar.", "Not reviewed yet."),
-    "saved_row": ("Guardado", "Saved"),
-    "confirmed": ("confirmado lo medido", "measured points confirmed"),
-    "by": ("por", "by"),
-    "would_earn_total": ("Lo medido daría", "What was measured would earn"),
-    "held": ("Partes retenidas", "Held parts"),
-    "score_now": ("Nota de la entrega", "Submission's score"),
-    "saved": ("Guardado y recalculado", "Saved and re-scored"),
-    "conflict": ("No se guardó: otro revisor cambió esta fila después de que la abrieras. Ahora dice",
-                 "Not saved: another reviewer changed this row after you opened it. It now says"),
-    "conflict_removed": ("No se guardó: otro revisor borró esta fila después de que la abrieras.",
-                         "Not saved: another reviewer cleared this row after you opened it."),
-    "yours": ("Lo que intentabas guardar", "What you tried to save"),
-    "bad_points": ("No se guardó: los puntos deben ser un número entre 0 y", "Not saved: points must be a number "
-                   "from 0 to"),
-    "no_points": ("No se guardó: escribe los puntos.", "Not saved: type the points."),
-    "not_written": ("No se guardó: no se pudo escribir", "Not saved: could not write"),
-    "not_rescored": ("Guardado en manual_scores.csv, pero la nota no se pudo recalcular",
-                     "Saved in manual_scores.csv, but the score could not be recalculated"),
-    "files": ("Archivos", "Files"),
-    "keys": ("Teclado", "Keyboard"),
-    "key_enter": ("en los puntos: guardar y pasar al siguiente", "in the points box: save and go to the next"),
-    "key_ctrl_enter": ("en cualquier casilla: guardar y pasar al siguiente", "in any box: save and go to the next"),
-    "key_escape": ("salir de la casilla (para usar las teclas de abajo)", "leave the box (to use the keys below)"),
-    "key_next": ("siguiente / anterior estudiante", "next / previous student"),
-    "key_points": ("ir a los puntos / al comentario", "go to the points / the comment"),
-    "key_digit": ("añadir el comentario ya usado número 1 a 9", "add past comment number 1 to 9"),
-    "key_flag": ("marcar o desmarcar para otra revisión", "flag or unflag for another look"),
-    "key_confirm": ("confirmar lo medido (modelos)", "confirm what was measured (models)"),
-    "key_names": ("mostrar u ocultar nombres", "show or hide names"),
-    "key_home": ("volver a la lista de preguntas", "back to the list of questions"),
-    "anonymous": ("Las entregas se muestran con un alias; los nombres solo si los pides.",
-                  "Submissions are shown by an alias; names only when you ask."),
-    "forbidden": ("Esta dirección necesita la clave que imprimió «grader review».",
-                  "This address needs the token that `grader review` printed."),
-    "not_found": ("No existe esta página.", "There is no such page."),
-    "not_allowed": ("Esta página no admite esa petición.", "This page does not take that request."),
-    "failed": ("El servidor de revisión falló", "The review server failed"),
-}
 
 
 @dataclass
@@ -144,9 +78,8 @@ class ReviewApp:
         return f"/{self.token}/"
 
     def words(self, key: str) -> str:
-        """The page's words for ``key``, else the reports' (the page shows what the report shows)."""
-        pair = WORDS.get(key)
-        return (pair[1] if self.lang == "en" else pair[0]) if pair else i18n.text(key, self.lang)
+        """The page's words for ``key`` (the catalog holds the page's and the reports' words)."""
+        return i18n.text(key, self.lang)
 
     # WSGI
 
@@ -333,8 +266,10 @@ class ReviewApp:
 
 
 def _reviewed_here(detail: dict, kind: str, part: str) -> bool:
-    """Whether a check's part is one the reviewer scores as ``part``: free text, or a model's held points."""
-    return kind == "free_text" if part == "text" else detail.get("would_earn") is not None
+    """Whether a check's part is one the reviewer scores as ``part``: a human-review kind's (free text), or a
+    model's held points."""
+    from ..evaluate.checks import declared
+    return declared(kind).human_review if part == "text" else detail.get("would_earn") is not None
 
 
 def _form(environ) -> dict[str, str]:

@@ -7,6 +7,11 @@ from __future__ import annotations
 import unicodedata
 
 from ..context import Context, Part
+from .kind import CheckKind
+
+KIND = CheckKind(
+    "free_text", "a written explanation, for human review", human_review=True,
+    optional={"keywords": dict, "min_words": int})
 
 
 def _plain(text: str) -> str:
@@ -14,18 +19,18 @@ def _plain(text: str) -> str:
 
 
 def run(spec, question, ctx: Context) -> Part:
-    label = ctx.text(spec.label) or ctx.say("Explicación (revisión manual)", "Explanation (human review)")
+    label = ctx.text(spec.label) or ctx.say("free_text.label")
     section = ctx.section(spec)
     answer = section.answer.strip() if section else ""
     part = Part(label, 0, spec.points, "manual", answer=answer[:4000])
     if len(answer.split()) < int(spec.options.get("min_words", 3)):
         part.status = "fail"
-        part.feedback = ctx.say("No se encontró ninguna explicación escrita para esta pregunta.",
-                                "No written explanation was found for this question.")
+        part.feedback = ctx.say("free_text.no_explanation")
         return part
     plain = _plain(answer)
     for concept, words in spec.options.get("keywords", {}).items():
         hits = [word for word in words if _plain(word) in plain]
-        part.hints.append(("✓ " if hits else "✗ ") + concept.replace("_", " ") + (f" ({', '.join(hits)})" if hits else ""))
-    part.feedback = ctx.say("Pendiente de revisión por el profesor.", "Awaiting review by the instructor.")
+        found = f" ({', '.join(hits)})" if hits else ""
+        part.hints.append(("✓ " if hits else "✗ ") + concept.replace("_", " ") + found)
+    part.feedback = ctx.say("free_text.awaiting_review")
     return part

@@ -11,7 +11,15 @@ counts, with a note.
 from __future__ import annotations
 
 from ..context import Context, Part
+from .kind import CheckKind
 from .model_metric import measure, notes
+
+KIND = CheckKind(
+    "model_comparison", "the models of one kind trained in the section, side by side",
+    needs_model=True, calls_model=True,
+    required={"data": str, "metric": str},
+    optional={"params": dict, "samples": int, "min_models": int, "baseline": str, "differ": str},
+    figures=("bars",))
 
 DIFFERENCES = ("size", "activation", "data")
 
@@ -51,7 +59,7 @@ def _row(ctx: Context, spec, chosen, metric: str, role: str) -> tuple[dict, str]
     if role:
         row["role"] = role
     remark = notes(ctx, chosen, measured, metric)
-    return row, (ctx.say(f" «{chosen.version.label}»:", f" “{chosen.version.label}”:") + remark) if remark else ""
+    return row, (ctx.say("comparison.model_named", label=chosen.version.label) + remark) if remark else ""
 
 
 def _models(ctx: Context, spec, baseline, needed: int) -> tuple[list, int]:
@@ -60,7 +68,8 @@ def _models(ctx: Context, spec, baseline, needed: int) -> tuple[list, int]:
     section = ctx.pick_all(spec)
     counted = [p for p in section if differs(aspect, p, baseline)]
     if len(counted) < needed:  # left under another heading: still the student's work for this question
-        counted += [p for p in ctx.pick_all(spec, elsewhere=True) if differs(aspect, p, baseline)][:needed - len(counted)]
+        elsewhere = [p for p in ctx.pick_all(spec, elsewhere=True) if differs(aspect, p, baseline)]
+        counted += elsewhere[:needed - len(counted)]
     return counted, len(section) - len([p for p in counted if p.where != "before" and p.where != "after"])
 
 
@@ -68,12 +77,12 @@ def run(spec, question, ctx: Context) -> Part:
     options = spec.options
     metric = options["metric"]
     needed = int(options.get("min_models", 1))
-    label = ctx.text(spec.label) or ctx.say("Modelos comparados", "Models compared")
+    label = ctx.text(spec.label) or ctx.say("compared")
     baseline = ctx.picks.get(options.get("baseline", ""))
     counted, alike = _models(ctx, spec, baseline, needed)
-    shown = [(baseline, ctx.say(f"referencia, {options['baseline']}", f"baseline, {options['baseline']}"))] \
+    shown = [(baseline, ctx.say("comparison.baseline", baseline=options["baseline"]))] \
         if baseline is not None else []
-    shown += [(p, "" if p.where in ("section", "anywhere") else ctx.say("fuera de su sección", "outside its section"))
+    shown += [(p, "" if p.where in ("section", "anywhere") else ctx.say("comparison.outside_its_section"))
               for p in counted]
     rows, failures, remarks, valid = [], [], "", 0
     for chosen, role in shown:
@@ -96,18 +105,15 @@ def run(spec, question, ctx: Context) -> Part:
                         f"{', ' + r['training'] if r['training'] else ''}]: {metric} = {r[metric]:.4g}" for r in rows)
     if valid >= needed:
         part.score, part.status = spec.points, "pass"
-        part.feedback = ctx.say(f"{valid} modelo(s) comparados: ", f"{valid} model(s) compared: ") + listing + "."
+        part.feedback = ctx.say("comparison.models_compared", valid=valid) + listing + "."
     else:
-        part.feedback = ctx.say(f"Se pedían al menos {needed} modelo(s) de este tipo y se encontraron {valid}. ",
-                                f"At least {needed} model(s) of this kind were asked for; {valid} found. ") + \
+        part.feedback = ctx.say("comparison.too_few_models", needed=needed, valid=valid) + \
             (listing + "." if rows else ctx.no_model(spec))
     if alike and options.get("differ"):
-        what = {"size": ("el mismo tamaño", "the same size"), "activation": ("las mismas activaciones ocultas",
-                "the same hidden activations"), "data": ("la misma cantidad de datos", "the same amount of data")}
-        es, en = what[options["differ"]]
-        part.feedback += ctx.say(f" {alike} modelo(s) de la sección no cuentan: tienen {es} que la referencia.",
-                                 f" {alike} model(s) of the section do not count: they have {en} as the baseline.")
+        same = {"size": "comparison.same_size", "activation": "comparison.same_activations",
+                "data": "comparison.same_data"}[options["differ"]]
+        part.feedback += ctx.say("comparison.alike_do_not_count", alike=alike, same=ctx.say(same))
     part.feedback += remarks
     if failures:
-        part.feedback += ctx.say(" Fallaron: ", " Failed: ") + ", ".join(failures) + "."
+        part.feedback += ctx.say("comparison.failed") + ", ".join(failures) + "."
     return part

@@ -1,9 +1,15 @@
 """How well a model does on fresh data, with points from a band."""
 from __future__ import annotations
 
-from .. import bands
+from ... import bands, i18n
 from ..context import Context, Part
 from ..data import get_kind, read
+from .kind import CheckKind
+
+KIND = CheckKind(
+    "model_metric", "a metric on fresh data, points by a band", needs_model=True, calls_model=True,
+    required={"data": str, "metric": str}, optional={"params": dict, "samples": int, "band": dict},
+    figures=("training_curve",))
 
 MORE = 4  # a measurement whose noise could move the points is made again on this many times the samples
 
@@ -16,8 +22,7 @@ def training_curve(ctx: Context, chosen) -> list[dict]:
             history.setdefault(key, []).extend(values)
     if not history:
         return []
-    return [{"kind": "training_curve", "title": ctx.say(f"Entrenamiento de «{chosen.version.label}»",
-                                                        f"Training of “{chosen.version.label}”"),
+    return [{"kind": "training_curve", "title": ctx.say("metric.training_of", label=chosen.version.label),
              "data": {"history": history}}]
 
 
@@ -65,10 +70,8 @@ def notes(ctx: Context, chosen, measured: dict, metric: str) -> str:
     text = ctx.head_note(chosen)
     encoding = measured.get("encoding")
     if encoding:
-        text += ctx.say(f" Medido con {encoding['es']}, la entrada que espera; con la entrada del enunciado "
-                        f"su {metric} es {encoding['handout']:.4g}.",
-                        f" Measured on {encoding['en']}, the input it expects; on the handout's input "
-                        f"its {metric} is {encoding['handout']:.4g}.")
+        text += ctx.say("metric.measured_on_other_encoding", encoding=encoding, metric=metric,
+                        handout=encoding["handout"])
     return text
 
 
@@ -89,17 +92,16 @@ def on_samples(ctx: Context, kind, measured: dict) -> str:
     """"measured on N fresh samples", or "on all N held-out digits" when the kind has no more."""
     n = measured["metrics"]["n_samples"]
     if n == measured.get("held_out"):
-        name = getattr(kind, "SAMPLE_NAME", {"es": "muestras", "en": "samples"})
-        return ctx.say(f"medido con todos los {name['es']} reservados ({n})",
-                       f"measured on all {n} held-out {name['en']}")
-    return ctx.say(f"medido con {n} muestras nuevas", f"measured on {n} fresh samples")
+        name = getattr(kind, "SAMPLE_NAME", None) or i18n.each_language("metric.samples")
+        return ctx.say("metric.measured_on_all_held_out", name=name, n=n)
+    return ctx.say("metric.measured_on_fresh_samples", n=n)
 
 
 def run(spec, question, ctx: Context) -> Part:
     options = spec.options
     metric = options["metric"]
     kind = get_kind(options["data"])
-    label = ctx.text(spec.label) or ctx.say(f"{metric} con datos nuevos", f"{metric} on fresh data")
+    label = ctx.text(spec.label) or ctx.say("metric.on_fresh_data", metric=metric)
     chosen = ctx.pick(spec, question)
     if chosen is None:
         return Part(label, 0, spec.points, "fail", ctx.no_model(spec))
@@ -116,13 +118,12 @@ def run(spec, question, ctx: Context) -> Part:
     except Exception as error:
         part.status = "error"
         failure = f"{type(error).__name__}: {str(error)[:200]}"
-        part.feedback = ctx.say(f"El modelo «{chosen.version.label}» falla con los datos nuevos: {failure}",
-                                f"Model “{chosen.version.label}” fails on the fresh data: {failure}")
+        part.feedback = ctx.say("metric.model_fails_on_fresh_data", label=chosen.version.label, failure=failure)
         return part
     value = measured["metrics"][metric]
-    where = {"section": "", "before": ctx.say(" (definido antes de la pregunta)", " (defined before the question)"),
+    where = {"section": "", "before": ctx.say("metric.defined_before_the_question"),
              "anywhere": ""}[chosen.where]
-    named = ctx.say(f"«{chosen.version.label}»{where}: ", f"“{chosen.version.label}”{where}: ")
+    named = ctx.say("metric.model_named", label=chosen.version.label, where=where)
     if band is None:
         part.status, part.score = "pass", spec.points
         _describe(part, ctx, chosen, kind, metric, measured, named)
@@ -130,8 +131,7 @@ def run(spec, question, ctx: Context) -> Part:
     if ctx.reference is None and "reference_min" in band and not _good_enough(options, value, band["reference_min"]):
         part.status = "error"
         _describe(part, ctx, chosen, kind, metric, measured, named)
-        part.feedback += ctx.say(f" La solución de referencia debe llegar a {band['reference_min']}.",
-                                 f" The reference solution must reach {band['reference_min']}.")
+        part.feedback += ctx.say("metric.reference_must_reach", reference_min=band["reference_min"])
         return part
     reference, known_from = ctx.reference_value(key, value)
     try:
@@ -139,8 +139,7 @@ def run(spec, question, ctx: Context) -> Part:
     except ValueError:
         part.status = "error"
         _describe(part, ctx, chosen, kind, metric, measured, named)
-        part.feedback += ctx.say(" La solución de referencia no tiene valor para comparar.",
-                                 " The reference solution has no value to compare with.")
+        part.feedback += ctx.say("metric.reference_has_no_value")
         return part
     comparable = ctx.reference is None or not band.get("relative") or f"{key}@{larger}" in ctx.reference
     first, retry_failed = None, ""
@@ -149,8 +148,7 @@ def run(spec, question, ctx: Context) -> Part:
         try:
             first, measured = measured, measure(ctx, spec, chosen, larger)
         except Exception as error:  # e.g. out of memory on the larger sample: the first measurement stands
-            retry_failed = ctx.say(f" No se pudo medir con {larger} muestras ({type(error).__name__}).",
-                                   f" It could not be measured on {larger} samples ({type(error).__name__}).")
+            retry_failed = ctx.say("metric.larger_sample_failed", larger=larger, error_type=type(error).__name__)
         else:
             value = ctx.measured[f"{key}@{larger}"] = measured["metrics"][metric]
             if ctx.reference is not None and band.get("relative"):  # compared with the reference on that sample
@@ -162,13 +160,12 @@ def run(spec, question, ctx: Context) -> Part:
     part.status = "pass" if share == 1 else "partial" if share > 0 else "fail"
     _describe(part, ctx, chosen, kind, metric, measured, named, first)
     part.feedback += retry_failed
-    verdict = {"pass": ctx.say(" Alcanza el nivel pedido", " It reaches the level asked for"),
-               "partial": ctx.say(" Crédito parcial", " Partial credit"),
-               "fail": ctx.say(" No alcanza el mínimo", " It does not reach the minimum")}[part.status]
+    verdict = {"pass": ctx.say("metric.reaches_level"),
+               "partial": ctx.say("metric.partial_credit"),
+               "fail": ctx.say("metric.below_minimum")}[part.status]
     part.feedback += verdict + f" ({bounds['zero']:.3g} → 0, {bounds['full']:.3g} → {spec.points:g})."
     if "reference" in bounds:
-        part.feedback += ctx.say(f" Referencia: {bounds['reference']:.4g}{known_from}.",
-                                 f" Reference: {bounds['reference']:.4g}{known_from}.")
+        part.feedback += ctx.say("metric.reference_value", reference=bounds["reference"], known_from=known_from)
     return part
 
 
@@ -183,8 +180,5 @@ def _describe(part: Part, ctx: Context, chosen, kind, metric: str, measured: dic
     text = named + f"{metric} = {metrics[metric]:.4g}, " + on_samples(ctx, kind, measured)
     if first is not None:
         was = f"{first['metrics'][metric]:.4g} ± {first['noise'][metric]:.2g}"
-        text += ctx.say(f" (con {first['metrics']['n_samples']} muestras midió {was}: tan cerca que el azar de la "
-                        f"muestra podía cambiar sus puntos)",
-                        f" (on {first['metrics']['n_samples']} samples it measured {was}: close enough for sampling "
-                        f"noise to change its points)")
+        text += ctx.say("metric.measured_close_to_edge", n_samples=first["metrics"]["n_samples"], was=was)
     part.feedback = text + "." + notes(ctx, chosen, measured, metric)

@@ -8,11 +8,17 @@ import numpy as np
 
 from ..context import Context, Part
 from ..data import get_kind, read
+from .kind import NUMBER, CheckKind
+
+KIND = CheckKind(
+    "model_probe", "the model called on a given input", needs_model=True, calls_model=True,
+    required={"input": list, "output_shape": list},
+    optional={"expected_rounded": list, "expected": (list, int, float), "tolerance": NUMBER, "data": str})
 
 
 def run(spec, question, ctx: Context) -> Part:
     options = spec.options
-    label = ctx.text(spec.label) or ctx.say("Predicción de ejemplo", "Example prediction")
+    label = ctx.text(spec.label) or ctx.say("probe.label")
     chosen = ctx.pick(spec, question)
     if chosen is None:
         return Part(label, 0, spec.points, "fail", ctx.no_model(spec))
@@ -24,21 +30,20 @@ def run(spec, question, ctx: Context) -> Part:
             output = np.asarray(read(get_kind(options["data"]), output), dtype=np.float32)
     except Exception as error:
         part.status = "error"
-        part.feedback = ctx.say(f"El modelo falla con esa entrada: {type(error).__name__}: {str(error)[:200]}",
-                                f"The model fails on that input: {type(error).__name__}: {str(error)[:200]}")
+        part.feedback = ctx.say("probe.model_fails_on_input", error_type=type(error).__name__,
+                                error=str(error)[:200])
         return part
     shape, wanted = list(output.shape), list(options["output_shape"])
     part.metrics = {"output_shape": shape}
     if shape != wanted:
-        part.feedback = ctx.say(f"La salida tiene forma {tuple(shape)}; se esperaba {tuple(wanted)}.",
-                                f"The output has shape {tuple(shape)}; {tuple(wanted)} was expected.")
+        part.feedback = ctx.say("probe.other_output_shape", shape=tuple(shape), wanted=tuple(wanted))
         return part
     expected = options.get("expected_rounded")
     if expected is not None:
         got = (output >= 0.5).astype(int).reshape(-1).tolist()
         part.metrics["predicted"] = got
         if got != list(np.asarray(expected).reshape(-1)):
-            part.feedback = ctx.say(f"Predice {got}; se esperaba {expected}.", f"It predicts {got}; {expected} was expected.")
+            part.feedback = ctx.say("probe.predicts_other_classes", got=got, expected=expected)
             part.feedback += ctx.head_note(chosen)
             return part
     if "expected" in options:
@@ -46,13 +51,13 @@ def run(spec, question, ctx: Context) -> Part:
         part.metrics["predicted"] = values
         tolerance = float(options.get("tolerance", 0))
         if np.any(np.abs(output.reshape(-1) - np.asarray(options["expected"], dtype=float).reshape(-1)) > tolerance):
-            part.feedback = ctx.say(f"Predice {values}; se esperaba {options['expected']} ± {tolerance}.",
-                                    f"It predicts {values}; {options['expected']} ± {tolerance} was expected.")
+            part.feedback = ctx.say("probe.predicts_other_values", values=values, expected=options["expected"],
+                                    tolerance=tolerance)
             part.feedback += ctx.head_note(chosen)
             return part
     part.score, part.status = spec.points, "pass"
-    part.feedback = ctx.say(f"La salida tiene la forma esperada {tuple(shape)}", f"The output has the expected shape {tuple(shape)}")
+    part.feedback = ctx.say("probe.expected_output_shape", shape=tuple(shape))
     if "predicted" in part.metrics:
-        part.feedback += ctx.say(f" y predice {part.metrics['predicted']}, como se esperaba", f" and predicts {part.metrics['predicted']}, as expected")
+        part.feedback += ctx.say("probe.and_predicts_as_expected", predicted=part.metrics["predicted"])
     part.feedback += "." + ctx.head_note(chosen)
     return part

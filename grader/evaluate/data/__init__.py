@@ -20,16 +20,25 @@ Every kind follows one small interface (like a scikit-learn estimator):
   probability of class 1); without it, outputs are scored as they come.
 - ``ENCODINGS`` (optional): other ways a notebook may have fed the same
   inputs to its model (MNIST pixels not divided by 255), as :class:`Encoding`.
-- ``figure(dataset, predictions, metrics)`` (optional): the report's picture.
+- ``figure(dataset, predictions, metrics)`` and ``FIGURE`` (optional): the
+  report's picture, a figure of kind ``FIGURE`` (see :mod:`grader.report.figures`).
+- ``kernel_file(cache_dir) -> Path`` and ``LOAD_DATA`` (optional): a data set
+  a notebook may load offline (the rubric's ``datasets``): the kernel answers
+  ``load_data()`` of the modules in ``LOAD_DATA`` from that ``.npz`` (arrays
+  ``x_train``, ``y_train``, ``x_test``, ``y_test``).
+
+The rubric's ``params`` are ``generate``'s keyword arguments.
 
 Predictions reach ``score`` already reshaped to the model's input and, for a
 logits head, through its softmax or sigmoid (see the evaluation context).
 
-A new kind of data is one module here, registered in ``KINDS``.
+A new kind of data is one module here, registered in ``KINDS`` (``tests/test_kinds.py`` proves that every
+registered kind keeps the interface).
 """
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -99,3 +108,13 @@ def get_kind(name: str):
 def read(kind, predictions) -> np.ndarray:
     """A model's outputs as the kind scores them (see ``read`` above)."""
     return kind.read(predictions) if hasattr(kind, "read") else np.asarray(predictions)
+
+
+def params(kind) -> list[str]:
+    """The parameters a rubric may give the kind (``generate``'s keyword arguments)."""
+    return list(inspect.signature(kind.generate).parameters)[2:]
+
+
+def offline_kinds() -> list[str]:
+    """The kinds a notebook may load offline: the names a rubric's ``datasets`` may hold."""
+    return [name for name in KINDS if hasattr(get_kind(name), "LOAD_DATA")]

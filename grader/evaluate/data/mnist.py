@@ -26,6 +26,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import Dataset, Encoding, accuracy_noise
 
+FIGURE = "confusion_matrix"
+LOAD_DATA = ("keras.src.datasets.mnist", "tf_keras.src.datasets.mnist")   # keras 3, tf-keras
 METRICS = {"accuracy": True}
 noise = accuracy_noise
 MAX_SAMPLES = 10_000           # the real test set
@@ -166,7 +168,7 @@ def score(dataset: Dataset, predictions) -> dict:
 
 def figure(dataset: Dataset, predictions, metrics: dict) -> dict:
     """The confusion matrix: which digits the model mistakes for which."""
-    return {"kind": "confusion_matrix", "title": "", "data": {
+    return {"kind": FIGURE, "title": "", "data": {
         "matrix": metrics["confusion_matrix"], "labels": list(range(10))}}
 
 

@@ -5,6 +5,7 @@ import numpy as np
 
 from . import Dataset, accuracy_noise
 
+FIGURE = "scatter_classes"
 METRICS = {"accuracy": True}
 noise = accuracy_noise
 MAX_SAMPLES = 16_000
@@ -37,6 +38,6 @@ def score(dataset: Dataset, predictions) -> dict:
 def figure(dataset: Dataset, predictions, metrics: dict) -> dict:
     """Fresh points coloured by the predicted class; the report marks the wrong ones."""
     predicted = (np.asarray(predictions).reshape(-1) > 0.5).astype(int)[:400]
-    return {"kind": "scatter_classes", "title": "", "data": {
+    return {"kind": FIGURE, "title": "", "data": {
         "x1": dataset.x[:400, 0].round(3).tolist(), "x2": dataset.x[:400, 1].round(3).tolist(),
         "predicted": predicted.tolist(), "truth": dataset.y[:400, 0].astype(int).tolist()}}

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import Dataset, mean_error
 
+FIGURE = "pred_vs_true"
 METRICS = {"mae": False, "mse": False}
 MAX_SAMPLES = 16_000
 
@@ -38,6 +39,6 @@ def noise(dataset: Dataset, predictions, metrics: dict) -> dict:
 
 def figure(dataset: Dataset, predictions, metrics: dict) -> dict:
     """Predicted against true sums: a perfect model lies on the diagonal."""
-    return {"kind": "pred_vs_true", "title": "", "data": {
+    return {"kind": FIGURE, "title": "", "data": {
         "true": dataset.y[:400, 0].round(4).tolist(),
         "predicted": np.asarray(predictions, dtype=np.float64).reshape(-1)[:400].round(4).tolist()}}

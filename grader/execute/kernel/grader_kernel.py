@@ -261,7 +261,7 @@ def _layer_configs(model) -> list:
 
 def _is_model(value):
     for cls in type(value).__mro__:
-        if cls.__name__ in ("Model", "Functional", "Sequential") and cls.__module__.startswith(("keras", "tf_keras", "tensorflow")):
+        if cls.__name__ in ("Model", "Functional", "Sequential") and cls.__module__.startswith(_MODEL_MODULES):
             return True
     return False
 
@@ -307,9 +307,10 @@ def load_ipython_extension(shell):
     if _CONFIG.get("legacy_keras"):
         alias_legacy_keras()
     keras_compat.install(recorder.note)   # before the placeholders: keras.layers.core is a moved name
-    if _CONFIG.get("mnist_file"):
+    if _CONFIG.get("offline_data"):
         import offline_datasets
-        offline_datasets.install(_CONFIG["mnist_file"])
+        for data in _CONFIG["offline_data"]:
+            offline_datasets.install(data["file"], data["load_data"])
     placeholders = missing_modules.install(_CONFIG.get("placeholders", {}), recorder.note)
 
     def before_cell(info):
