@@ -16,17 +16,9 @@ from grader.grade import Job, _current_keys
 from grader.intake import Submission
 from grader.result import Result
 
-RUBRIC = """
-[assignment]
-name = "tiny-plan"
-reference = "reference.ipynb"
-[[questions]]
-id = "Q1"
-  [[questions.checks]]
-  kind = "numeric_answer"
-  points = 1
-  expected = 127
-"""
+from .builders import question, rubric_toml, seven_bits
+
+RUBRIC = rubric_toml("tiny-plan", question("Q1", seven_bits()))
 
 
 def notebook(path: Path, answer: str) -> Path:

@@ -20,17 +20,9 @@ from grader.execute.runner import Execution
 from grader.grade import Job, execute_ahead, grade
 from grader.result import Check, Result
 
-RUBRIC = """
-[assignment]
-name = "overlap"
-reference = "reference.ipynb"
-[[questions]]
-id = "Q1"
-  [[questions.checks]]
-  kind = "numeric_answer"
-  points = 1
-  expected = 127
-"""
+from .builders import question, rubric_toml, seven_bits
+
+RUBRIC = rubric_toml("overlap", question("Q1", seven_bits()))
 MEASURED = {"Q1#0": {"metric": "exact_accuracy", "value": 0.9}}
 
 
