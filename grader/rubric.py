@@ -147,9 +147,6 @@ def _limits(given: dict, path: Path, fail) -> dict:
 def build(path: Path, data: dict, raw: bytes, pack: bool = False) -> Rubric:
     """The rubric ``data`` holds (read from ``path``, whose bytes are ``raw``); a student ``pack``'s rubric may
     also have the kinds only packs have (``hidden``)."""
-    from .evaluate import data as data_kinds
-    from .evaluate.checks import KINDS
-
     def fail(key: str, problem: str):
         raise RubricError(f"{path}: {key}: {problem}")
 
@@ -165,7 +162,40 @@ def build(path: Path, data: dict, raw: bytes, pack: bool = False) -> Rubric:
     handout, handout_raw = frozenset(), b""
     if "handout" in assignment:
         handout_raw, handout = _read_handout(path, assignment["handout"], fail)
-    datasets = assignment.get("datasets", [])
+    datasets = _datasets(assignment.get("datasets", []), fail)
+
+    limits = _limits(data.get("limits", {}), path, fail)
+    packages = _packages(data.get("environment", {}), fail)
+    late = late_rules(data.get("late"), fail)
+
+    models = data.get("models", {})
+    _models(models, fail)
+
+    questions_raw = data.get("questions")
+    if not isinstance(questions_raw, list) or not questions_raw:
+        fail("questions", "missing: add at least one [[questions]] table")
+    questions, seen = [], set()
+    for i, q in enumerate(questions_raw):
+        qid = q.get("id") or fail(f"questions[{i}].id", "missing")
+        if qid in seen:
+            fail(f"questions[{i}].id", f"duplicate id {qid!r}")
+        seen.add(qid)
+        checks = []
+        for j, c in enumerate(q.get("checks") or fail(f"questions.{qid}.checks", "missing: add [[questions.checks]]")):
+            checks.append(_check(c, f"questions.{qid}.checks[{j}]", qid, models, pack, fail))
+        labels = q.get("labels") or _default_labels(qid, [other.get("id") for other in questions_raw])
+        questions.append(Question(qid, q.get("title", qid), checks, labels))
+    _cross_references(questions, seen, fail)
+
+    execution = json.dumps([keras, datasets, limits, packages], sort_keys=True).encode()
+    return Rubric(name, assignment.get("title", name), path, reference, keras, datasets, limits, models, questions,
+                  handout, digest=hashlib.sha256(raw + handout_raw).hexdigest()[:16],
+                  execution_digest=hashlib.sha256(execution).hexdigest()[:16], packages=packages, late=late)
+
+
+def _datasets(datasets, fail) -> list:
+    """``assignment.datasets``: data sets a notebook may load offline, each a data kind that declares a file."""
+    from .evaluate import data as data_kinds
     if not isinstance(datasets, list) or not all(isinstance(d, str) for d in datasets):
         fail("assignment.datasets", "must be a list of data set names, e.g. [\"mnist\"]")
     offline = data_kinds.offline_kinds()
@@ -173,12 +203,11 @@ def build(path: Path, data: dict, raw: bytes, pack: bool = False) -> Rubric:
         if dataset not in offline:
             fail("assignment.datasets", f"{dataset!r} is not a data set a notebook may load "
                                         f"(known: {', '.join(offline) or 'none'})")
+    return datasets
 
-    limits = _limits(data.get("limits", {}), path, fail)
-    packages = _packages(data.get("environment", {}), fail)
-    late = late_rules(data.get("late"), fail)
 
-    models = data.get("models", {})
+def _models(models: dict, fail) -> None:
+    """The ``[models.*]`` selectors: known keys, shapes as lists of sizes, losses as lists of names."""
     for model_name, selector in models.items():
         if not isinstance(selector, dict):
             fail(f"models.{model_name}", "must be a table")
@@ -198,47 +227,40 @@ def build(path: Path, data: dict, raw: bytes, pack: bool = False) -> Rubric:
             fail(f"models.{model_name}.loss",
                  'must be a list of loss names or families, e.g. ["mse"] or ["regression"]')
 
-    questions_raw = data.get("questions")
-    if not isinstance(questions_raw, list) or not questions_raw:
-        fail("questions", "missing: add at least one [[questions]] table")
-    questions, seen = [], set()
-    for i, q in enumerate(questions_raw):
-        qid = q.get("id") or fail(f"questions[{i}].id", "missing")
-        if qid in seen:
-            fail(f"questions[{i}].id", f"duplicate id {qid!r}")
-        seen.add(qid)
-        checks = []
-        for j, c in enumerate(q.get("checks") or fail(f"questions.{qid}.checks", "missing: add [[questions.checks]]")):
-            where = f"questions.{qid}.checks[{j}]"
-            kind = c.get("kind")
-            allowed = [name for name, module in KINDS.items() if pack or not module.KIND.pack_only]
-            if kind not in allowed:
-                fail(f"{where}.kind", f"{kind!r} is not one of {', '.join(allowed)}")
-            for key, problem in KINDS[kind].KIND.problems(c):
-                fail(f"{where}.{key}", problem)
-            points = c.get("points", 0)
-            if points < 0:
-                fail(f"{where}.points", f"{points!r} is not a number >= 0")
-            if "model" in c and c["model"] not in models:
-                fail(f"{where}.model", f"no [models.{c['model']}] in this rubric")
-            if "data" in c:
-                _check_data(c, where, fail)
-            band = c.get("band")
-            if band is not None and not (isinstance(band, dict) and {"zero", "full"} <= set(band)
-                                         and all(isinstance(band[k], (int, float)) for k in ("zero", "full"))
-                                         and band["zero"] != band["full"]):
-                fail(f"{where}.band", "must be {zero = number, full = number} with zero != full")
-            if band is not None and set(band) - {"zero", "full", "relative", "reference_min"}:
-                fail(f"{where}.band.{sorted(set(band) - {'zero', 'full', 'relative', 'reference_min'})[0]}",
-                     "unknown key (known: zero, full, relative, reference_min)")
-            visibility = c.get("visibility", "public")
-            if visibility not in VISIBILITIES:
-                fail(f"{where}.visibility", f"{visibility!r} is not one of {', '.join(VISIBILITIES)}")
-            options = {k: v for k, v in c.items() if k not in ("kind", "points", "label", "section", "visibility")}
-            checks.append(CheckSpec(kind, float(points), options, c.get("label", ""), c.get("section", qid),
-                                    visibility))
-        labels = q.get("labels") or _default_labels(qid, [other.get("id") for other in questions_raw])
-        questions.append(Question(qid, q.get("title", qid), checks, labels))
+
+def _check(c: dict, where: str, qid: str, models: dict, pack: bool, fail) -> CheckSpec:
+    """One ``[[questions.checks]]`` table, validated against its kind's declaration."""
+    from .evaluate.checks import KINDS
+    kind = c.get("kind")
+    allowed = [name for name, module in KINDS.items() if pack or not module.KIND.pack_only]
+    if kind not in allowed:
+        fail(f"{where}.kind", f"{kind!r} is not one of {', '.join(allowed)}")
+    for key, problem in KINDS[kind].KIND.problems(c):
+        fail(f"{where}.{key}", problem)
+    points = c.get("points", 0)
+    if points < 0:
+        fail(f"{where}.points", f"{points!r} is not a number >= 0")
+    if "model" in c and c["model"] not in models:
+        fail(f"{where}.model", f"no [models.{c['model']}] in this rubric")
+    if "data" in c:
+        _check_data(c, where, fail)
+    band = c.get("band")
+    if band is not None and not (isinstance(band, dict) and {"zero", "full"} <= set(band)
+                                 and all(isinstance(band[k], (int, float)) for k in ("zero", "full"))
+                                 and band["zero"] != band["full"]):
+        fail(f"{where}.band", "must be {zero = number, full = number} with zero != full")
+    if band is not None and set(band) - {"zero", "full", "relative", "reference_min"}:
+        fail(f"{where}.band.{sorted(set(band) - {'zero', 'full', 'relative', 'reference_min'})[0]}",
+             "unknown key (known: zero, full, relative, reference_min)")
+    visibility = c.get("visibility", "public")
+    if visibility not in VISIBILITIES:
+        fail(f"{where}.visibility", f"{visibility!r} is not one of {', '.join(VISIBILITIES)}")
+    options = {k: v for k, v in c.items() if k not in ("kind", "points", "label", "section", "visibility")}
+    return CheckSpec(kind, float(points), options, c.get("label", ""), c.get("section", qid), visibility)
+
+
+def _cross_references(questions: list, seen: set, fail) -> None:
+    """Every question a check names (its section, baseline, exclude) exists; ``differ`` is a known aspect."""
     for question in questions:
         for check in question.checks:
             if check.section not in seen:
@@ -251,11 +273,6 @@ def build(path: Path, data: dict, raw: bytes, pack: bool = False) -> Rubric:
             if check.options.get("differ", "size") not in ("size", "activation", "data"):
                 fail(f"questions.{question.id}.checks.differ",
                      f"{check.options['differ']!r} is not one of size, activation, data")
-
-    execution = json.dumps([keras, datasets, limits, packages], sort_keys=True).encode()
-    return Rubric(name, assignment.get("title", name), path, reference, keras, datasets, limits, models, questions,
-                  handout, digest=hashlib.sha256(raw + handout_raw).hexdigest()[:16],
-                  execution_digest=hashlib.sha256(execution).hexdigest()[:16], packages=packages, late=late)
 
 
 def _check_data(check: dict, where: str, fail) -> None:

@@ -97,7 +97,7 @@ def on_samples(ctx: Context, kind, measured: dict) -> str:
     return ctx.say("metric.measured_on_fresh_samples", n=n)
 
 
-def run(spec, question, ctx: Context) -> Part:
+def run(spec, question, ctx: Context) -> Part:  # long: one straight path (measure, again near an edge, score)
     options = spec.options
     metric = options["metric"]
     kind = get_kind(options["data"])
