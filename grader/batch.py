@@ -21,7 +21,7 @@ from pathlib import Path
 from . import rubric as rubrics
 from .execute.warmup import cores, pin_threads
 from .grade import Job, current_result, execute_ahead, grade, needs_execution, write_outputs
-from .i18n import localized
+from .i18n import each_language, localized
 from .late import stamp
 from .pool import Pool
 from .report import write_class_files
@@ -178,7 +178,7 @@ def run_job(job: Job, queue=None) -> Result:
     try:
         return in_helper_thread(grade, job, _reporter(job, queue))
     except Exception as error:
-        return failed_result(job, f"The grader failed on this submission: {type(error).__name__}: {error}")
+        return failed_result(job, "failure.grader", error_type=type(error).__name__, error=error)
 
 
 def start_execution(job: Job, queue=None) -> threading.Thread:
@@ -250,8 +250,10 @@ def _reporter(job: Job, queue):
     return progress
 
 
-def failed_result(job: Job, reason: str) -> Result:
-    """A zero result that says why, for a submission the infrastructure could not grade."""
+def failed_result(job: Job, key: str, **params) -> Result:
+    """A zero result that says why (message ``key`` of the catalog), for a submission the infrastructure could
+    not grade."""
+    reason = localized(each_language(key, **params), job.lang)
     rubric = rubrics.load(job.assignment)
     checks = [Check(q.id, str(q.id), 0, q.max_score, "error", reason) for q in rubric.questions]
     result = Result(job.submission, rubric.name, 0, rubric.max_score, job.seed, checks,
@@ -298,10 +300,11 @@ def grade_all(jobs: list[Job], executor: Executor, queue=None, on_done=None, ret
                 if attempts[job.submission] <= retries:
                     todo.insert(0, job)
                     continue
-                times = "once" if attempts[job.submission] == 1 else f"{attempts[job.submission]} times"
-                result = failed_result(job, f"The grading infrastructure failed {times} on this submission "
-                                            f"({type(error).__name__}: {str(error)[:300]}); this is not the "
-                                            f"student's fault: grade it again.")
+                count = attempts[job.submission]
+                times = {"es": "una vez", "en": "once"} if count == 1 else {"es": f"{count} veces",
+                                                                              "en": f"{count} times"}
+                result = failed_result(job, "failure.infrastructure", times=times,
+                                       error_type=type(error).__name__, error=str(error)[:300])
             results.append(result)
             if on_done:
                 on_done(result)

@@ -276,11 +276,11 @@ def _settings(args, submissions_folder: Path, workers: int):
     if rubric.pack is not None:
         from .pack import unsandboxed
         if sandbox.level == "none":
-            print(f"grader: {sandbox.warning if rubric.pack.includes_hidden else unsandboxed(args.lang)}",
-                  file=sys.stderr)
+            words = sandbox.warning_in(args.lang) if rubric.pack.includes_hidden else unsandboxed(args.lang)
+            print(f"grader: {words}", file=sys.stderr)
         return rubric, manual, template
     if sandbox.warning:
-        print(f"grader: WARNING: {sandbox.warning}", file=sys.stderr)
+        print(f"grader: WARNING: {sandbox.warning_in(args.lang)}", file=sys.stderr)
     if not rubric.reference.is_file():
         raise BatchError(f"{rubric.path}: the reference notebook {rubric.reference} does not exist")
     return rubric, manual, template

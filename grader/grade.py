@@ -315,7 +315,7 @@ def _sandbox_warning(rubric, sandbox: Sandbox, lang: str) -> str:
     if rubric.pack is not None and not rubric.pack.includes_hidden and sandbox.level == "none":
         from .pack import unsandboxed
         return unsandboxed(lang)
-    return sandbox.warning
+    return sandbox.warning_in(lang)
 
 
 _DATA: dict[int, object] = {}

@@ -290,6 +290,40 @@ MESSAGES = {  # key -> (Spanish, English); a text with {name} fields is formatte
                          "permisos; en tu propio ordenador no es un problema.",
                          "No sandbox here (there is no bubblewrap): your notebook runs as in Jupyter, with your own "
                          "rights; on your own computer that is fine."),
+    # grader/execute/sandbox.py: a sandbox weaker than bubblewrap ({why}: the machine's own words)
+    "sandbox.weaker.unshare": ("El código del estudiante se ejecutó en el aislamiento de reserva (unshare + chroot + "
+                               "setpriv, uid {uid}), no en bubblewrap ({why}): sin red y sin acceso a las rúbricas, "
+                               "la referencia, otras entregas ni el directorio personal, pero está menos probado que "
+                               "bubblewrap. Instale bubblewrap (apt-get install bubblewrap).",
+                               "Student code ran in the fallback sandbox (unshare + chroot + setpriv, uid {uid}), not "
+                               "in bubblewrap ({why}): no network and no view of the rubrics, reference, other "
+                               "submissions or home, but it is less tested than bubblewrap. Install bubblewrap "
+                               "(apt-get install bubblewrap)."),
+    "sandbox.weaker.none": ("El código del estudiante se ejecutó SIN aislamiento ({why}): podía leer las rúbricas, "
+                            "la referencia y otras entregas, usar la red y cambiar la máquina con los permisos del "
+                            "corrector. Instale bubblewrap (apt-get install bubblewrap), o corrija en una máquina "
+                            "virtual o un contenedor desechables.",
+                            "Student code ran WITHOUT a sandbox ({why}): it could read the rubrics, the reference and "
+                            "other submissions, use the network and change the machine with the grader's rights. "
+                            "Install bubblewrap (apt-get install bubblewrap), or grade in a throwaway VM or "
+                            "container."),
+    "sandbox.as_requested": ("a petición", "as requested"),
+    # grader/batch.py: a submission the grader itself could not grade
+    "failure.grader": ("El corrector falló con esta entrega: {error_type}: {error}",
+                            "The grader failed on this submission: {error_type}: {error}"),
+    "failure.infrastructure": ("La infraestructura de corrección falló {times} con esta entrega "
+                                    "({error_type}: {error}); no es culpa del estudiante: vuelva a corregirla.",
+                                    "The grading infrastructure failed {times} on this submission "
+                                    "({error_type}: {error}); this is not the student's fault: grade it again."),
+    # grader/evaluate/models.py: a model file the grader cannot load
+    "model.no_configuration": ("el archivo no guarda la configuración del modelo",
+                               "the file holds no model configuration"),
+    "model.unknown_file_type": ("tipo de archivo de modelo desconocido ({suffix})",
+                                "unknown model file type ({suffix})"),
+    "model.unreadable": ("el archivo del modelo no se puede leer ({error_type})",
+                         "the model file is unreadable ({error_type})"),
+    "model.keras_could_not_load": ("Keras no pudo cargarlo: {error_type}: {error}",
+                                   "Keras could not load it: {error_type}: {error}"),
     # grader/execute/runner.py: what stopped a notebook
     "runner.disk_limit": ("Límite de disco superado en la celda {cell}: el cuaderno escribió más de {mib:.0f} MiB "
                           "en su carpeta y se detuvo.",

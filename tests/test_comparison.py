@@ -46,9 +46,9 @@ def model(saved, serial, name, cell, steps=18):
     return placed(saved[name], serial, cell, steps=steps)
 
 
-def grade(tmp_path, models, sections):
+def grade(tmp_path, models, sections, rubric=RUBRIC):
     path = tmp_path / "rubric.toml"
-    path.write_text(RUBRIC)
+    path.write_text(rubric)
     return judge(rubrics.load(path), models, sections, reference={})[0]
 
 
@@ -84,6 +84,38 @@ def test_the_same_amount_of_data_is_no_variation(tmp_path, saved):
               model(saved, 8, "reg_other", 9, steps=35)]
     checks = grade(tmp_path, models, {"E4": (6, 8), "E5": (8, 10)})
     assert checks["E5"].score == 0 and "the same amount of data as the baseline" in checks["E5"].feedback
+
+
+def test_the_baselines_own_model_retrained_on_other_data_is_no_variation(tmp_path, saved):
+    """E4's regressor trained again in E5's cells, on fewer batches per epoch, is still E4's model (training goes
+    on from E4's weights): it is not one of E5's models, so E5 has one of the two it asks for."""
+    e4 = model(saved, 5, "reg", 7, steps=18)
+    again = placed(saved["reg"], 5, 9, version=2, steps=9)
+    checks = grade(tmp_path, [e4, again, model(saved, 6, "reg_other", 9, steps=35)], {"E4": (6, 8), "E5": (8, 10)})
+    assert compared(checks["E5"]) == [("reg", "baseline, E4"), ("reg_other", "")]
+    assert checks["E5"].score == 0 and checks["E5"].details[0]["metrics"] == {"models": 1}
+    assert "1 model(s) of the section do not count: they have the same amount of data as the baseline" \
+        in checks["E5"].feedback
+
+
+ACTIVATION_ONLY = rubric_toml(
+    "comparison",
+    question("E1", check("model_structure", model="classifier")),
+    question("E3", comparison("classifier", "sum_classification", "accuracy", "E1", "activation")),
+    models={"classifier": CLASSIFIER})
+
+
+def test_another_activation_is_what_counts_when_no_selector_rules_out_the_baselines(tmp_path, saved):
+    """``differ = "activation"`` alone, no ``hidden_activation_not``: a smaller relu network has E1's hidden
+    activations and varies nothing asked; a tanh one of E1's size does."""
+    sections = {"E1": (0, 2), "E3": (2, 4)}
+    checks = grade(tmp_path, [model(saved, 1, "e1", 1), model(saved, 2, "small", 3)], sections, ACTIVATION_ONLY)
+    assert compared(checks["E3"]) == [("e1", "baseline, E1")] and checks["E3"].score == 0
+    assert "1 model(s) of the section do not count: they have the same hidden activations as the baseline" \
+        in checks["E3"].feedback
+    checks = grade(tmp_path, [model(saved, 1, "e1", 1), model(saved, 2, "small", 3),
+                              model(saved, 3, "same_size_tanh", 3)], sections, ACTIVATION_ONLY)
+    assert compared(checks["E3"]) == [("e1", "baseline, E1"), ("same_size_tanh", "")] and checks["E3"].score == 1
 
 
 def test_without_a_baseline_every_fitting_model_varies_something():

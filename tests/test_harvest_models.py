@@ -125,3 +125,30 @@ def test_a_huge_manifest_is_read_only_up_to_its_cap(models):
 def test_no_manifest_or_no_folder_means_no_models(tmp_path):
     assert read_models(tmp_path / "missing", CELLS) == []
     assert read_models(tmp_path, CELLS) == []
+
+
+@pytest.mark.parametrize("params", ["epochs=3", [3, 20], 7, True], ids=["string", "list", "number", "bool"])
+def test_a_training_run_with_params_that_are_not_an_object_keeps_its_history_without_them(models, params):
+    """The history of a well-formed fit still counts, but its params are read as none at all: later code asks
+    them for ``steps`` and ``epochs`` by name."""
+    write_manifest(models,
+                   {"event": "fit", "model": 1, "execution_count": 2, "params": params, "history": {"loss": [0.5]}},
+                   version("model-1-v1.keras"))
+    [honest] = read_models(models, CELLS)
+    assert honest.fits == [{"cell": 5, "params": {}, "history": {"loss": [0.5]}}]
+
+
+def test_the_code_beside_a_model_is_taken_only_as_a_regular_file(models, tmp_path):
+    """``<stem>.code.pkl`` (unpickled by the predictor) and ``<stem>.code.json`` beside a model are read only when
+    they are regular files: a symlink by those names, to a file outside or inside the folder, is not taken."""
+    (models / "model-2-v1.keras").write_bytes(b"PK")
+    (models / "model-2-v1.code.pkl").write_bytes(b"pickle")
+    (models / "model-2-v1.code.json").write_text("{}")
+    (tmp_path / "elsewhere.code.pkl").write_bytes(b"pickle")
+    os.symlink(tmp_path / "elsewhere.code.pkl", models / "model-1-v1.code.pkl")
+    os.symlink(models / "model-2-v1.code.json", models / "model-1-v1.code.json")
+    write_manifest(models, version("model-1-v1.keras"), version("model-2-v1.keras", model=2))
+    symlinked, regular = read_models(models, CELLS)
+    assert symlinked.path == models / "model-1-v1.keras"
+    assert (symlinked.code, symlinked.code_notes) == (None, None)
+    assert (regular.code, regular.code_notes) == (models / "model-2-v1.code.pkl", models / "model-2-v1.code.json")

@@ -8,6 +8,8 @@ import pytest
 
 from grader import i18n
 
+from .builders import question, rubric_toml, seven_bits
+
 GRADER = Path(__file__).resolve().parent.parent / "grader"
 SAYING = {"say", "text", "each_language", "words"}      # functions whose first argument is a message key
 NAMESPACES = {key.split(".")[0] for key in i18n.MESSAGES if "." in key}
@@ -64,3 +66,31 @@ def test_the_report_words():
     for status in ("pass", "partial", "fail", "manual", "skipped", "timeout", "not_run", "killed"):
         assert i18n.text(status, "es") != i18n.text(status, "en")
     assert i18n.text("pass") == "Superado" and i18n.text("manual", "en") == "Human review"
+
+
+def test_what_the_machine_says_reaches_a_spanish_report_in_spanish(tmp_path):
+    """The sandbox's warning, a model file the grader cannot load and a submission the grader failed on are
+    said in the report's language (the machine's own words, such as a tool's error, stay as they came)."""
+    from grader.batch import failed_result
+    from grader.evaluate.models import RefusedModel
+    from grader.execute.sandbox import Sandbox
+    from grader.grade import Job
+
+    none = Sandbox("none", "bubblewrap is not installed")
+    assert none.warning_in("es").startswith("El código del estudiante se ejecutó SIN aislamiento "
+                                            "(bubblewrap is not installed)")
+    assert none.warning == none.warning_in("en") and "WITHOUT a sandbox (bubblewrap is not installed)" in none.warning
+    assert "(a petición)" in Sandbox("unshare").warning_in("es") and Sandbox("bubblewrap").warning_in("es") == ""
+
+    refused = RefusedModel("model.unreadable", error_type="BadZipFile")
+    assert refused.words["es"] == "el archivo del modelo no se puede leer (BadZipFile)"
+    assert str(refused) == "the model file is unreadable (BadZipFile)"
+
+    (tmp_path / "rubric.toml").write_text(rubric_toml("tiny", question("Q1", seven_bits())), encoding="utf-8")
+    job = Job(submission="ana", notebook=str(tmp_path / "ana.ipynb"), assignment=str(tmp_path / "rubric.toml"),
+              out_dir=str(tmp_path / "out"), seed=1, lang="es")
+    result = failed_result(job, "failure.infrastructure", times={"es": "2 veces", "en": "2 times"},
+                           error_type="BrokenProcessPool", error="gone")
+    assert result.problems == ["La infraestructura de corrección falló 2 veces con esta entrega (BrokenProcessPool: "
+                               "gone); no es culpa del estudiante: vuelva a corregirla."]
+    assert [check.status for check in result.checks] == ["error"] and result.score == 0

@@ -1,10 +1,13 @@
 """The picker finds a model by what it is and where it was made, not by its name."""
 import pytest
 
+from grader import rubric as rubrics
 from grader.evaluate.models import ModelInfo, normalise_loss
 from grader.evaluate.picker import pick, pick_all, qualifies
 from grader.harvest.answers import Section
 from grader.harvest.models import ModelVersion
+
+from .builders import check, dense_network, judge, placed, question, rubric_toml
 
 RNN = [{"class": "SimpleRNN", "units": 4, "activation": "tanh"},
        {"class": "Dense", "units": 1, "activation": "sigmoid"}]
@@ -111,3 +114,39 @@ def test_activation_layers_count_as_the_activation_of_the_layer_before():
     info = ModelInfo((None, 2), (None, 1), layers)
     assert info.hidden_activations == ["relu"] and info.output_activation == "sigmoid"
     assert not qualifies(info, {"hidden_activation_not": "relu"})
+
+
+def test_hidden_activation_not_asks_only_for_some_hidden_layer_with_another_activation():
+    """As README says: one hidden layer other than the avoided activation qualifies the model, even beside
+    layers that use it; only a model whose hidden layers all use it is left out."""
+    def hidden(*activations):
+        layers = [{"class": "Dense", "units": 8, "activation": a} for a in activations]
+        return ModelInfo((None, 2), (None, 1), [*layers, {"class": "Dense", "units": 1, "activation": "sigmoid"}])
+    assert hidden("relu", "tanh").hidden_activations == ["relu", "tanh"]
+    assert qualifies(hidden("relu", "tanh"), {"hidden_activation_not": "relu"})
+    assert qualifies(hidden("tanh", "relu"), {"hidden_activation_not": "relu"})
+    assert not qualifies(hidden("relu", "relu"), {"hidden_activation_not": "relu"})
+
+
+# --- exclude: another question's model is never picked again ------------------
+
+def test_exclude_keeps_another_questions_model_out_of_a_single_model_check(tmp_path):
+    """Q2 excludes Q1's model: retrained in Q2's cells it is the last fitting model there, yet Q2 judges the
+    model of its own; with no model of its own, Q2 finds none rather than Q1's."""
+    classifier = {"input": ["any", 2], "output": ["any", 1], "loss": ["classification"]}
+    path = tmp_path / "rubric.toml"
+    path.write_text(rubric_toml("exclude", question("Q1", check("model_structure", model="classifier")),
+                                question("Q2", check("model_structure", model="classifier", exclude=["Q1"])),
+                                models={"classifier": classifier}))
+    rules = rubrics.load(path)
+    network = [(4, "relu"), (1, "sigmoid")]
+    first = dense_network(tmp_path / "first.keras", network, "binary_crossentropy")
+    own = placed(dense_network(tmp_path / "own.keras", network, "binary_crossentropy"), 2, 2)
+    again = placed(first, 1, 3, version=2)
+    sections = {"Q1": (0, 2), "Q2": (2, 4)}
+    checks, problems = judge(rules, [placed(first, 1, 1), own, again], sections, reference={})
+    assert problems == []
+    assert (checks["Q1"].model["name"], checks["Q1"].model["version"]) == ("first", 1)
+    assert (checks["Q2"].status, checks["Q2"].model["name"], checks["Q2"].model["cell"]) == ("pass", "own", 2)
+    checks, _ = judge(rules, [placed(first, 1, 1), again], sections, reference={})
+    assert checks["Q2"].status == "fail" and checks["Q2"].feedback.startswith("No model was found")

@@ -100,16 +100,16 @@ class Context:
             try:
                 digest = file_digest(version.path) + (file_digest(version.code) if version.code else "")
             except OSError as error:
-                described = {"refused": f"the model file is unreadable ({type(error).__name__})"}
+                described = {"refused": i18n.each_language("model.unreadable", error_type=type(error).__name__)}
             else:
                 try:
                     described = self.memo.get(["model", digest, version.path.suffix],
                                               partial(self._load, version, digest))
                 except model_files.RefusedModel as error:  # this machine failed, not the file: not remembered
-                    described = {"refused": str(error)}
+                    described = {"refused": error.words}
             if "refused" in described:
                 self.refused.append(self.say("context.model_not_loaded", label=version.label,
-                                             cell=_cell(version.cell)) + described["refused"])
+                                             cell=_cell(version.cell)) + self.text(described["refused"]))
                 continue
             self.versions.append((version, ModelInfo.from_dict(described["info"]), digest))
 
@@ -123,7 +123,7 @@ class Context:
         except model_files.RefusedModel as error:
             if error.passing:
                 raise
-            return {"refused": str(error)}
+            return {"refused": error.words}
         if model is not None:
             self._loaded[digest] = model
         return {"info": asdict(info)}

@@ -22,6 +22,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import i18n
+
 CODE_CARRIERS = {"Lambda", "__lambda__"}  # Keras' own classes that carry the notebook's code (a Python function)
 MODELS = {"Sequential", "Functional", "Model"}
 CONTAINERS = MODELS | {"InputLayer"}
@@ -34,14 +36,15 @@ MAX_SOURCE = 20000         # characters of source kept per class or function
 
 
 class RefusedModel(Exception):
-    """A model file the grader cannot load; the message says why.
+    """A model file the grader cannot load; ``words`` say why in each language (the message, in English).
 
     ``passing`` marks a failure of this machine (memory, disk), not of the
     file, which a later run may not meet.
     """
 
-    def __init__(self, message: str, passing: bool = False):
-        super().__init__(message)
+    def __init__(self, key: str, passing: bool = False, **params):
+        self.words = i18n.each_language(key, **params)
+        super().__init__(self.words["en"])
         self.passing = passing
 
 
@@ -176,10 +179,10 @@ def _config_of(path: Path) -> tuple[dict, object]:
         with h5py.File(path, "r") as handle:
             raw, training = handle.attrs.get("model_config"), handle.attrs.get("training_config")
         if raw is None:
-            raise RefusedModel("the file holds no model configuration")
+            raise RefusedModel("model.no_configuration")
         decode = lambda value: json.loads(value.decode() if isinstance(value, bytes) else value)  # noqa: E731
         return decode(raw), decode(training).get("loss") if training is not None else None
-    raise RefusedModel(f"unknown model file type {path.suffix!r}")
+    raise RefusedModel("model.unknown_file_type", suffix=repr(path.suffix))
 
 
 def _layer_classes(config) -> list[tuple[str, str]]:
@@ -211,9 +214,9 @@ def read_config(path: Path) -> StoredModel:
         config, loss = _config_of(path)
         classes = _layer_classes(config)
     except (OSError, KeyError, ValueError, RecursionError, zipfile.BadZipFile) as error:  # nested without end
-        raise RefusedModel(f"the model file is unreadable ({type(error).__name__})") from None
+        raise RefusedModel("model.unreadable", error_type=type(error).__name__) from None
     if not isinstance(config, dict):
-        raise RefusedModel("the model file is unreadable (no configuration)")
+        raise RefusedModel("model.no_configuration")
     own_code = []
     for class_name, module in classes:
         if class_name in VALUES or class_name in own_code:
@@ -273,7 +276,7 @@ def load(path: Path, notes: dict | None = None):
         try:
             return None, describe_stored(stored, own_code, notes)
         except (AttributeError, TypeError, ValueError, RecursionError) as error:  # a configuration of odd shape
-            raise RefusedModel(f"the model file is unreadable ({type(error).__name__})") from None
+            raise RefusedModel("model.unreadable", error_type=type(error).__name__) from None
     try:
         if path.suffix == ".h5":  # legacy Keras; Lambda layers were sent away above, so no code is unmarshalled
             import tf_keras
@@ -283,8 +286,8 @@ def load(path: Path, notes: dict | None = None):
             model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:
         passing = isinstance(error, (MemoryError, OSError)) or "ResourceExhausted" in type(error).__name__
-        raise RefusedModel(f"Keras could not load it: {type(error).__name__}: {str(error)[:300]}",
-                           passing=passing) from None
+        raise RefusedModel("model.keras_could_not_load", passing=passing, error_type=type(error).__name__,
+                           error=str(error)[:300]) from None
     return model, describe(model, stored.loss, stored.from_logits)
 
 

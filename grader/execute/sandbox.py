@@ -30,8 +30,8 @@ Levels, strongest first:
 - ``none``: no isolation (the grader's own user, file system and network);
   only the resource limits apply. The terminal and every report say so.
 
-Whenever a level weaker than ``bubblewrap`` is in force, :attr:`Sandbox.warning`
-says so plainly; the CLI prints it and every result carries it.
+Whenever a level weaker than ``bubblewrap`` is in force, :meth:`Sandbox.warning_in`
+says so plainly, in the report's language; the CLI prints it and every result carries it.
 """
 from __future__ import annotations
 
@@ -43,6 +43,8 @@ import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+
+from .. import i18n
 
 KERNEL_SUPPORT = Path(__file__).parent / "kernel"
 SANDBOX_UID = 1000             # the kernel's uid inside bubblewrap's user namespace
@@ -100,7 +102,18 @@ PATH=$kernel_path exec "$chroot" "$root" "$setpriv" --reuid="$uid" --regid="$uid
 @dataclass(frozen=True)
 class Sandbox:
     level: str                 # bubblewrap | unshare | none
-    warning: str = ""          # empty only at the bubblewrap level
+    why: str = ""              # why not a stronger level, in this machine's words; empty: as requested
+
+    def warning_in(self, lang: str) -> str:
+        """What running at this level means, for the terminal and every report; empty at the bubblewrap level."""
+        if self.level == "bubblewrap":
+            return ""
+        return i18n.text(f"sandbox.weaker.{self.level}", lang, uid=UNSHARE_UID,
+                         why=self.why or i18n.text("sandbox.as_requested", lang))
+
+    @property
+    def warning(self) -> str:
+        return self.warning_in("en")
 
     @property
     def isolated(self) -> bool:
@@ -265,16 +278,6 @@ def _works(level: str) -> str:
     return ""
 
 
-WEAKER = {
-    "unshare": ("Student code ran in the fallback sandbox (unshare + chroot + setpriv, uid {uid}), not in "
-                "bubblewrap ({why}): no network and no view of the rubrics, reference, other submissions or "
-                "home, but it is less tested than bubblewrap. Install bubblewrap (apt-get install bubblewrap)."),
-    "none": ("Student code ran WITHOUT a sandbox ({why}): it could read the rubrics, the reference and other "
-             "submissions, use the network and change the machine with the grader's rights. Install "
-             "bubblewrap (apt-get install bubblewrap), or grade in a throwaway VM or container."),
-}
-
-
 def detect(requested: str = "auto") -> Sandbox:
     """The strongest sandbox that works here (``auto``), or the one ``requested``.
 
@@ -290,9 +293,8 @@ def detect(requested: str = "auto") -> Sandbox:
         if not why:
             if level == "bubblewrap":
                 return Sandbox(level)
-            return Sandbox(level, WEAKER[level].format(uid=UNSHARE_UID, why="; ".join(reasons) or "as requested"))
+            return Sandbox(level, "; ".join(reasons))
         if requested == level:
             raise RuntimeError(f"--sandbox {level}: {why}")
         reasons.append(why)
-    why = "; ".join(reasons) or "--sandbox none was requested"
-    return Sandbox("none", WEAKER["none"].format(why=why))
+    return Sandbox("none", "; ".join(reasons))
