@@ -2,8 +2,8 @@
 
     .venv/bin/python scripts/agreement.py [--out DIR] [--seed N] [--workers N]
 
-Grades tests/real/<assignment>/ with ``grader grade`` (one batch per assignment, in a
-temporary cache) into DIR/<assignment>/, or, when DIR already holds those results, reads
+Grades tests/real/<assignment>/ with ``grader grade`` (one batch per assignment, side by
+side, in a temporary cache) into DIR/<assignment>/, or, when DIR already holds those results, reads
 them. Then prints the share of (notebook, question) verdicts that match
 tests/real/expected.toml, per assignment and overall, and every miss with the grader's
 feedback. tests/test_real_corpus.py checks the same verdicts.
@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,16 @@ def grade(assignment: str, out: Path, seed: int, workers: int, source: Path | No
     if run.returncode != 0:
         raise RuntimeError(f"grader grade {assignment} exited {run.returncode}:\n{run.stderr[-3000:]}")
     return time.monotonic() - started
+
+
+def grade_all(out: Path, seed: int, workers: int, sources: dict[str, Path] | None = None) -> dict[str, float]:
+    """:func:`grade` every assignment at once, each in ``out/<assignment>`` (from ``sources[assignment]`` when
+    given); returns the seconds each took. The batches run side by side: each one's reference runs alone
+    first, and its last notebooks leave a worker idle, so one batch fills the cores the other leaves."""
+    with ThreadPoolExecutor(len(ASSIGNMENTS)) as pool:
+        running = {assignment: pool.submit(grade, assignment, out / assignment, seed, workers,
+                                           (sources or {}).get(assignment)) for assignment in ASSIGNMENTS}
+        return {assignment: future.result() for assignment, future in running.items()}
 
 
 @dataclass
@@ -121,8 +132,7 @@ def main(argv=None) -> int:
     out = args.out or Path(tempfile.mkdtemp(prefix="agreement-"))
     if not all((out / a / "gradebook.csv").is_file() for a in ASSIGNMENTS):
         os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="agreement-cache-")  # the references run afresh
-        for assignment in ASSIGNMENTS:
-            seconds = grade(assignment, out / assignment, args.seed, args.workers)
+        for assignment, seconds in grade_all(out, args.seed, args.workers).items():
             print(f"graded {assignment} in {seconds:.0f} s → {out / assignment}", file=sys.stderr)
     print(report([v for a in ASSIGNMENTS for v in verdicts(out / a, a, corpus)]))
     return 0

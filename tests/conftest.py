@@ -39,24 +39,23 @@ def temporary_grader_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def graded_corpus(tmp_path_factory) -> Path:
     """The notebooks of tests/real/ and the sample submissions, graded once per session: one ``grader grade``
-    batch per assignment into ``<root>/<assignment>`` (two workers, ``CORPUS_SEED``, English), in the cache
-    ``<root>/cache`` of its own, so the references run too, as scripts/agreement.py does. The corpus verdicts
-    and the student pack's agreement both read it."""
+    batch per assignment, side by side, into ``<root>/<assignment>`` (two workers each, ``CORPUS_SEED``,
+    English), in the cache ``<root>/cache`` of its own, so the references run too, as scripts/agreement.py
+    does. The corpus verdicts and the student pack's agreement both read it."""
     repo = Path(__file__).resolve().parent.parent
     sys.path.insert(0, str(repo / "scripts"))
     import agreement
     root = tmp_path_factory.mktemp("real")
     patch = pytest.MonkeyPatch()
     patch.setenv("XDG_CACHE_HOME", str(root / "cache"))
-    seconds = {}
+    for assignment in agreement.ASSIGNMENTS:
+        notebooks = root / "notebooks" / assignment
+        notebooks.mkdir(parents=True)
+        for path in [*(repo / "tests" / "real" / assignment).glob("*.ipynb"),
+                     *(repo / "submissions" / assignment).glob("*.ipynb")]:
+            shutil.copy(path, notebooks)
     try:
-        for assignment in agreement.ASSIGNMENTS:
-            notebooks = root / "notebooks" / assignment
-            notebooks.mkdir(parents=True)
-            for path in [*(repo / "tests" / "real" / assignment).glob("*.ipynb"),
-                         *(repo / "submissions" / assignment).glob("*.ipynb")]:
-                shutil.copy(path, notebooks)
-            seconds[assignment] = agreement.grade(assignment, root / assignment, CORPUS_SEED, 2, notebooks)
+        seconds = agreement.grade_all(root, CORPUS_SEED, 2, {a: root / "notebooks" / a for a in agreement.ASSIGNMENTS})
     finally:
         patch.undo()
     print("corpus and samples graded in", ", ".join(f"{a} {s:.0f} s" for a, s in seconds.items()))
