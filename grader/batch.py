@@ -301,8 +301,7 @@ def grade_all(jobs: list[Job], executor: Executor, queue=None, on_done=None, ret
                     todo.insert(0, job)
                     continue
                 count = attempts[job.submission]
-                times = {"es": "una vez", "en": "once"} if count == 1 else {"es": f"{count} veces",
-                                                                              "en": f"{count} times"}
+                times = each_language("failure.once") if count == 1 else each_language("failure.times", count=count)
                 result = failed_result(job, "failure.infrastructure", times=times,
                                        error_type=type(error).__name__, error=str(error)[:300])
             results.append(result)

@@ -310,11 +310,13 @@ MESSAGES = {  # key -> (Spanish, English); a text with {name} fields is formatte
     "sandbox.as_requested": ("a petición", "as requested"),
     # grader/batch.py: a submission the grader itself could not grade
     "failure.grader": ("El corrector falló con esta entrega: {error_type}: {error}",
-                            "The grader failed on this submission: {error_type}: {error}"),
-    "failure.infrastructure": ("La infraestructura de corrección falló {times} con esta entrega "
-                                    "({error_type}: {error}); no es culpa del estudiante: vuelva a corregirla.",
-                                    "The grading infrastructure failed {times} on this submission "
-                                    "({error_type}: {error}); this is not the student's fault: grade it again."),
+                       "The grader failed on this submission: {error_type}: {error}"),
+    "failure.infrastructure": ("La infraestructura de corrección falló {times} con esta entrega ({error_type}: "
+                               "{error}); no es culpa del estudiante: vuelva a corregirla.",
+                               "The grading infrastructure failed {times} on this submission ({error_type}: "
+                               "{error}); this is not the student's fault: grade it again."),
+    "failure.once": ("una vez", "once"),
+    "failure.times": ("{count} veces", "{count} times"),
     # grader/evaluate/models.py: a model file the grader cannot load
     "model.no_configuration": ("el archivo no guarda la configuración del modelo",
                                "the file holds no model configuration"),
