@@ -261,9 +261,10 @@ def _execution(job: Job, given: _Inputs, progress) -> Execution | None:
 
 
 def _execute(job, rubric, notebook, sandbox, limits, out, execution_key, progress) -> Execution:
+    from .execute.leftovers import scratch_prefix
     from .execute.runner import copy_untrusted, execute_notebook
     cache = Path(job.cache_dir or Path(tempfile.gettempdir()) / "grader-cache")
-    with tempfile.TemporaryDirectory(prefix="grader-job-") as job_dir:
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix("job")) as job_dir:
         execution = execute_notebook(notebook, Path(job_dir), sandbox, limits,
                                      legacy_keras=keras_flavour(rubric, notebook),
                                      data_files=data_files(rubric, cache), progress=progress,

@@ -15,13 +15,14 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import psutil
 import pytest
 
 from .builders import FAST, check, question, rubric_toml, seven_bits
-from .expect import assert_errors_only
+from .expect import assert_errors_only, sandbox_leftovers
 from .faults import VICTIM_CELL, WorkerKiller
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
@@ -46,7 +47,8 @@ def setup(tmp_path):
     for name in NAMES:
         notebook(submissions / f"{name}.ipynb", "127")
     out = tmp_path / "out"
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    (tmp_path / "tmp").mkdir()  # the graders' temp folder: what a killed one left there is seen
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "TMPDIR": str(tmp_path / "tmp")}
     return out, submissions, tmp_path / "rubric.toml", env
 
 
@@ -109,9 +111,11 @@ def damage(out, done: list[str]) -> dict:
     return {"kept": done[0], "torn": torn, "lost": lost}
 
 
-def all_graded(out, second):
-    """After the run that completes the batch: every submission whole, full marks, no part failed."""
+def all_graded(out, second, env):
+    """After the run that completes the batch: every submission whole, full marks, no part failed, and no
+    scratch folder, kernel or cgroup left, not even by the graders the fault killed (the next one cleans up)."""
     assert second.returncode == 0, second.stderr
+    assert sandbox_leftovers(Path(env["TMPDIR"])) == []
     assert "Traceback" not in second.stderr
     for name in NAMES:
         result = json.loads((out / name / "result.json").read_text())
@@ -140,7 +144,7 @@ def test_interrupted_batch_resumes(setup, how, workers):
     stamps = {name: (out / name / f"{name}.ipynb").stat().st_mtime_ns for name in done}
 
     second = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
-    all_graded(out, second)
+    all_graded(out, second, env)
     lines = second.stderr.splitlines()
 
     def line_of(name):
@@ -188,7 +192,7 @@ def test_a_worker_killed_twice_loses_nothing_finished(setup):
     stamps = {name: (out / name / "result.json").stat().st_mtime_ns for name in NAMES if name not in lost}
 
     second, killed = run_releasing(argv, env, kills=0)
-    all_graded(out, second)
+    all_graded(out, second, env)
     assert killed == []
     assert f"Done: {len(NAMES)} submission(s), {len(NAMES) - len(lost)} unchanged and re-used" in second.stderr
     assert stamps == {name: (out / name / "result.json").stat().st_mtime_ns for name in stamps}
@@ -222,7 +226,7 @@ def test_a_full_disk_mid_batch_loses_nothing_finished(setup):
 
         (out / "ballast").unlink()
         second = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
-        all_graded(out, second)
+        all_graded(out, second, env)
         assert stamps == {name: (out / name / "result.json").stat().st_mtime_ns for name in done}
     finally:
         subprocess.run(["umount", "--lazy", str(out)], check=False)

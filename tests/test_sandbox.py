@@ -131,6 +131,21 @@ def test_a_kernel_left_by_a_killed_grader_is_cleaned_up_by_the_next_one():
     assert survivor.wait(timeout=10) == -9 and not orphan.exists()
 
 
+def test_scratch_folders_left_by_a_killed_grader_are_removed_by_the_next_one(tmp_path, monkeypatch):
+    from grader.execute.leftovers import owner, scratch_prefix
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    orphan = tmp_path / "grader-job-999999-1-x1y2"  # made by a grader that no longer runs
+    (orphan / "work").mkdir(parents=True)
+    (orphan / "work" / "student.ipynb").write_text("{}")
+    kept = [tmp_path / f"grader-job-{owner()}-a1b2",   # this grader's own, still in use
+            tmp_path / "grader-predict-999999-1-c3d4",  # another kind: swept when one of its kind is made
+            tmp_path / "grader-job-e5f6"]               # not named after a grader: left alone
+    for path in kept:
+        path.mkdir()
+    assert scratch_prefix("job") == f"grader-job-{owner()}-"
+    assert sorted(tmp_path.iterdir()) == sorted(kept)
+
+
 # --- what a kernel can see and do, level by level -------------------------------------------------
 
 PROBE = r'''

@@ -19,8 +19,9 @@ import signal
 import time
 import uuid
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
+
+from .leftovers import owner, owner_alive
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -42,7 +43,7 @@ class Cgroup:
 
     def __init__(self, processes: int, memory: int):
         self.paths: list[Path] = []
-        name = f"grader-{_owner()}-{uuid.uuid4().hex[:8]}"  # who made it: see _sweep
+        name = f"grader-{owner()}-{uuid.uuid4().hex[:8]}"  # who made it: see _sweep
         v1 = {"pids": ("pids.max", processes), "memory": ("memory.limit_in_bytes", memory)}
         if (CGROUP_ROOT / "pids").is_dir() or (CGROUP_ROOT / "memory").is_dir():
             for controller, (limit_file, value) in v1.items():
@@ -136,29 +137,6 @@ def _empty_and_remove(path: Path, tries: int) -> None:
             time.sleep(0.05)
 
 
-@lru_cache(maxsize=1)
-def _owner() -> str:
-    """This process, as ``pid-starttime``: a pid alone may be reused after the grader died."""
-    try:
-        import psutil
-        return f"{os.getpid()}-{int(psutil.Process().create_time())}"
-    except Exception:
-        return f"{os.getpid()}-0"
-
-
-
-def _owner_alive(name: str) -> bool | None:
-    """Whether the grader process that made group ``name`` still runs; None for names of another form."""
-    parts = name.split("-")
-    if len(parts) != 4 or not (parts[1].isdigit() and parts[2].isdigit()):
-        return None
-    import psutil
-    try:
-        return int(psutil.Process(int(parts[1])).create_time()) == int(parts[2])
-    except psutil.Error:
-        return False
-
-
 def _sweep(parent: Path, age: float = 600) -> None:
     """Clean up after graders that were killed (kill -9 skips :meth:`Cgroup.close`).
 
@@ -172,7 +150,7 @@ def _sweep(parent: Path, age: float = 600) -> None:
     except OSError:
         return
     for path in groups:
-        alive = _owner_alive(path.name)
+        alive = owner_alive(path.name)
         if alive is False:
             _empty_and_remove(path, tries=20)
         elif alive is None:

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from .leftovers import scratch_prefix
 from .limits import Cgroup, rlimits_for
 from .runner import KERNEL_SUPPORT_INSIDE, WATCH_INTERVAL, Limits, folder_size, kernel_env
 from .sandbox import KERNEL_SUPPORT, Sandbox, detect
@@ -86,7 +87,7 @@ class SandboxedPredictor:
         self.close()
         self.sandbox = self.sandbox or detect("auto")
         self._flavour = flavour
-        self._job = Path(tempfile.mkdtemp(prefix="grader-predict-"))
+        self._job = Path(tempfile.mkdtemp(prefix=scratch_prefix("predict")))
         work, connection = self._job / "work", self._job / "connection"
         work.mkdir()
         connection.mkdir()
