@@ -21,6 +21,11 @@ from pathlib import Path
 import pytest
 
 STRICT = os.environ.get("GRADER_STRICT_TESTS") == "1"
+# pytest-xdist runs the suite in two processes (pyproject.toml: -n 2): the tests of a file in one of them
+# (they share module fixtures), the two files that read graded_corpus in the same one; the longest start
+# first, and everything else runs beside them.
+SAME_WORKER = {"test_real_corpus.py": "corpus", "test_pack_agreement.py": "corpus"}
+LONGEST_FIRST = {"test_real_corpus.py": 0, "test_pack_agreement.py": 0, "test_hostile.py": 1}
 CORPUS_SEED = 1
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -88,7 +93,21 @@ def loads(monkeypatch):
     return calls
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's scheduler, by file: a test file's tests run in one worker, in the order collected
+    (pytest_collection_modifyitems puts the longest first), and the files of ``SAME_WORKER`` in one."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            name = Path(nodeid.split("::")[0]).name
+            return SAME_WORKER.get(name, name)
+    return ByFile(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: LONGEST_FIRST.get(item.path.name, len(LONGEST_FIRST)))  # stable: files stay whole
     as_root = os.geteuid() == 0
     for item in items:
         if item.get_closest_marker("root") and not as_root:

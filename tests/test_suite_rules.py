@@ -106,8 +106,8 @@ def test_a_grader_cgroup_left_by_this_process_is_seen(tmp_path):
     parent = CGROUP_ROOT / "pids" if (CGROUP_ROOT / "pids").is_dir() else CGROUP_ROOT
     mine = parent / f"grader-{os.getpid()}-{int(psutil.Process().create_time())}-suitetst"
     mine.mkdir()
-    try:
-        assert sandbox_leftovers(tmp_path, before, grace=0) == [f"cgroup {mine}"]
+    try:  # (tests running beside this one may leave groups of their own for a moment)
+        assert f"cgroup {mine}" in sandbox_leftovers(tmp_path, before, grace=0)
     finally:
         mine.rmdir()
-    assert sandbox_leftovers(tmp_path, before, grace=0) == []
+    assert f"cgroup {mine}" not in sandbox_leftovers(tmp_path, before, grace=0)
