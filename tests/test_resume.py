@@ -11,9 +11,11 @@ what was lost or damaged.
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,16 +42,22 @@ def notebook(path, answer, cell="import time\ntime.sleep(1.5)"):
 
 @pytest.fixture
 def setup(tmp_path):
+    # the graders' temp folder, where what a killed one left is seen; short, as multiprocessing puts its
+    # sockets there (108 bytes at most), which a folder of tmp_path under pytest-xdist is not
+    temp = tempfile.mkdtemp(prefix="grader-resume-")
+    yield *given(tmp_path), {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "TMPDIR": temp}
+    shutil.rmtree(temp, ignore_errors=True)
+
+
+def given(tmp_path):
+    """The output folder, the submissions and the rubric of a batch of six."""
     (tmp_path / "rubric.toml").write_text(RUBRIC)
     notebook(tmp_path / "reference.ipynb", "127", "pass")
     submissions = tmp_path / "submissions"
     submissions.mkdir()
     for name in NAMES:
         notebook(submissions / f"{name}.ipynb", "127")
-    out = tmp_path / "out"
-    (tmp_path / "tmp").mkdir()  # the graders' temp folder: what a killed one left there is seen
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "TMPDIR": str(tmp_path / "tmp")}
-    return out, submissions, tmp_path / "rubric.toml", env
+    return tmp_path / "out", submissions, tmp_path / "rubric.toml"
 
 
 def command(submissions, rubric, out, workers):
