@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import rubric as rubrics
 from .execute.warmup import cores, pin_threads
-from .grade import Job, current_result, execute_ahead, grade, needs_execution, write_outputs
+from .grade import STOPPING, Job, current_result, execute_ahead, grade, needs_execution, write_outputs
 from .i18n import each_language, localized
 from .late import stamp
 from .pool import Pool
@@ -219,7 +219,9 @@ def in_helper_thread(fn, *args):
     died", saved as a result and re-used by the next run. From a helper
     thread nbclient leaves signals alone: they reach the main thread, which
     stops (KeyboardInterrupt, or the default end of SIGTERM), and the
-    sandboxed kernel dies with its parent.
+    sandboxed kernel dies with its parent. The helper runs on while the
+    process exits, and nbclient's exit handler shuts its kernel down first:
+    ``STOPPING`` keeps it from saving that death as the student's.
     """
     if threading.current_thread() is not threading.main_thread():
         return fn(*args)  # a Dask worker's task thread, or a helper already
@@ -232,9 +234,13 @@ def in_helper_thread(fn, *args):
             box["error"] = error
 
     helper = threading.Thread(target=target, name="grader-job", daemon=True)
-    helper.start()
-    while helper.is_alive():
-        helper.join(0.2)  # a short wait, so that a signal is acted on at once
+    try:
+        helper.start()
+        while helper.is_alive():
+            helper.join(0.2)  # a short wait, so that a signal is acted on at once
+    except BaseException:
+        STOPPING.set()  # the helper carries on while this process exits: it must save nothing now
+        raise
     if "error" in box:
         raise box["error"]
     return box["value"]

@@ -18,6 +18,7 @@ import json
 import re
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -204,6 +205,21 @@ def _inputs(job: Job) -> _Inputs:
     return _Inputs(out, rubric, sandbox, notebook, read_problems, limits, keys)
 
 
+STOPPING = threading.Event()
+"""Set when this process is being stopped (Ctrl-C). Its exit handlers then shut down the kernels still
+running, so a grade under way would save a "kernel died" that is not the student's doing, and the next run
+would re-use it: a grade that finds it set saves nothing (:class:`Stopped`)."""
+
+
+class Stopped(Exception):
+    """The grader is stopping: the submission under way is left for the next run to grade."""
+
+
+def _unless_stopping() -> None:
+    if STOPPING.is_set():
+        raise Stopped("the grader is stopping: this submission is left for the next run")
+
+
 def grade(job: Job, progress=None) -> Result:
     """Grade ``job``; writes result.json, report.html and the executed notebook."""
     started = time.monotonic()
@@ -225,6 +241,7 @@ def grade(job: Job, progress=None) -> Result:
                       "evaluate": round(time.monotonic() - evaluated, 2),
                       "total": round(time.monotonic() - started + (ahead.seconds if ahead else 0.0), 2)}
     result.fingerprint = given.keys
+    _unless_stopping()
     write_outputs(result, given.out, job.lang)
     return result
 
@@ -269,6 +286,7 @@ def _execute(job, rubric, notebook, sandbox, limits, out, execution_key, progres
                                      legacy_keras=keras_flavour(rubric, notebook),
                                      data_files=data_files(rubric, cache), progress=progress,
                                      course_packages=rubric.packages)
+        _unless_stopping()
         models = out / "models"
         shutil.rmtree(models, ignore_errors=True)
         if execution.models_dir.is_dir():

@@ -260,3 +260,71 @@ def fill_up(path):
                 handle.write(block)
         except OSError as error:
             assert error.errno == 28, error  # ENOSPC
+
+
+@pytest.fixture
+def stopping():
+    """grade.STOPPING, as Ctrl-C leaves it in a process, cleared again after the test."""
+    from grader.grade import STOPPING
+    yield STOPPING
+    STOPPING.clear()
+
+
+def test_ctrl_c_marks_the_process_as_stopping_and_the_grade_still_running_saves_nothing(stopping):
+    """Ctrl-C reaches the main thread while a helper thread grades; the helper runs on while the process exits
+    (whose exit handlers then shut its kernel down), and what it finds next must not be saved."""
+    import _thread
+    import threading
+
+    from grader.batch import in_helper_thread
+    from grader.grade import Stopped, _unless_stopping
+    started, go, ended = threading.Event(), threading.Event(), []
+
+    def grading():
+        started.set()
+        go.wait(10)
+        try:
+            _unless_stopping()
+            ended.append("saved")
+        except Stopped:
+            ended.append("dropped")
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, whatever pytest had
+    try:
+        threading.Thread(target=lambda: started.wait(10) and _thread.interrupt_main()).start()
+        with pytest.raises(KeyboardInterrupt):
+            in_helper_thread(grading)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert stopping.is_set()
+    go.set()
+    deadline = time.monotonic() + 10
+    while not ended and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ended == ["dropped"]
+
+
+@pytest.mark.parametrize("when", ["executing", "evaluating"])
+def test_a_grade_that_finds_the_grader_stopping_saves_nothing(tmp_path, stopping, monkeypatch, when):
+    """A kernel that dies while the grader stops (``os._exit`` here, nbclient's exit handler after Ctrl-C)
+    leaves no execution and no result to re-use; the same death without a stop is the student's, and saved."""
+    from grader import grade as grading
+    (tmp_path / "rubric.toml").write_text(RUBRIC)
+    notebook(tmp_path / "s0.ipynb", "127", "import os\nos._exit(1)")
+
+    def job(name):
+        return grading.Job(submission=name, notebook=str(tmp_path / "s0.ipynb"),
+                           assignment=str(tmp_path / "rubric.toml"),
+                           out_dir=str(tmp_path / name), seed=1, lang="en", cache_dir=str(tmp_path / "cache"))
+    assert grading.grade(job("before")).checks[0].details[1]["status"] == "error"   # the student's own exit
+    assert (tmp_path / "before" / "result.json").is_file()
+
+    if when == "executing":
+        stopping.set()
+    else:
+        evaluate = grading._evaluate
+        monkeypatch.setattr(grading, "_evaluate", lambda *args: (stopping.set(), evaluate(*args))[1])
+    with pytest.raises(grading.Stopped):
+        grading.grade(job("stopped"))
+    assert not (tmp_path / "stopped" / "result.json").exists()
+    assert (tmp_path / "stopped" / "execution.json").exists() == (when == "evaluating")
