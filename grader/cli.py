@@ -32,7 +32,7 @@ from .batch import (
     with_reference,
 )
 from .execute.sandbox import CHOICES
-from .grade import Job
+from .grade import STOPPING, Job
 from .i18n import localized
 from .pack import SEEDS
 
@@ -133,7 +133,10 @@ def build_parser() -> argparse.ArgumentParser:  # long but flat: one declaration
         command.add_argument("--seed", type=int, help="the first of those seeds (default: new ones)")
 
     validate = commands.add_parser("validate", help="check that every reference solution earns full marks")
-    validate.add_argument("--assignment", "-a", help="only this assignment, by name or rubric path (default: all)")
+    validate.add_argument("--assignment", "-a", action="append",
+                          help="only this assignment, by name or rubric path; repeat for several (default: all)")
+    validate.add_argument("--workers", "-w", type=int, default=0,
+                          help="references graded at once (default: one per assignment, up to this machine's cores)")
     validate.add_argument("--lang", choices=("es", "en"), default="en")
     validate.add_argument("--junit-xml", type=Path, metavar="PATH",
                           help="also write the result as JUnit XML, for CI (one testsuite per assignment)")
@@ -208,6 +211,7 @@ def main(argv=None) -> int:
         print(f"grader: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        STOPPING.set()  # a notebook run ahead in this process saves nothing now (see grade.STOPPING)
         print("grader: interrupted; finished submissions are saved, run the same command again to go on.",
               file=sys.stderr)
         return 130
@@ -361,15 +365,30 @@ def cmd_check(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    """Grade each reference solution against itself on new fresh data; every automatic point must be earned."""
+    """Grade each reference solution against itself on new fresh data; every automatic point must be earned.
+
+    The references are graded side by side (``--workers``), each on a worker of its own, as a batch grades.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .execute.warmup import cores
+    from .pool import Labelled, Pool
+    from .progress import Progress
     from .report.junit import falls_short, write_junit
-    failed, results = False, []
-    for name in [args.assignment] if args.assignment else rubrics.available():
-        rubric = rubrics.load(name)
-        template = _reference_template(rubric, secrets.randbelow(2**31), args.lang)
-        from .progress import Progress
-        result = reference_values(rubric, template, Progress(1).event)
-        results.append(result)
+    loaded = [rubrics.load(name) for name in args.assignment or rubrics.available()]
+    workers = args.workers if args.workers > 0 else min(len(loaded), cores())
+    threads = max(1, cores() // workers)
+    progress = Progress(len(loaded))
+    with Pool(workers, progress.event) as pool, ThreadPoolExecutor(workers) as waiting:
+        def measure(rubric):
+            template = _reference_template(rubric, secrets.randbelow(2**31), args.lang, threads)
+            channel = Labelled(pool.queue, _reference_label(rubric))
+            return reference_values(rubric, template, None, pool.executor, channel)
+        results = list(waiting.map(measure, loaded))
+    for rubric in loaded:
+        progress.forget(_reference_label(rubric))
+    failed = False
+    for rubric, result in zip(loaded, results):
         short = [c for c in result.checks if falls_short(c)]
         for check in result.checks:
             automatic = [d for d in check.details if d["status"] != "manual"]
@@ -384,16 +403,22 @@ def cmd_validate(args) -> int:
         failed |= bad
         print(f"{rubric.name}: {'FAIL' if bad else 'ok'} (seed {result.seed}, "
               f"{result.timings.get('total', 0):.0f} s); "
-              f"report: {Path(template.cache_dir) / 'reference' / rubric.name / 'report.html'}")
+              f"report: {Path(_cache_dir()) / 'reference' / rubric.name / 'report.html'}")
     if args.junit_xml:
         write_junit(results, args.junit_xml)
     return 1 if failed else 0
 
 
-def _reference_template(rubric, seed: int, lang: str) -> Job:
-    """The job template the reference solution is graded with, outside a batch (validate, pack, gradescope)."""
+def _reference_label(rubric) -> str:
+    """How validate's progress names the reference of ``rubric``."""
+    return f"{rubric.name} reference"
+
+
+def _reference_template(rubric, seed: int, lang: str, threads: int = 0) -> Job:
+    """The job template the reference solution is graded with, outside a batch (validate, pack, gradescope);
+    ``threads`` for TensorFlow (default: every core)."""
     return Job(submission="", notebook="", assignment=str(rubric.path), out_dir="", seed=seed, lang=lang,
-               threads=os.cpu_count() or 1, cache_dir=str(_cache_dir()))
+               threads=threads or os.cpu_count() or 1, cache_dir=str(_cache_dir()))
 
 
 def _seeds(args) -> list[int]:
