@@ -281,7 +281,9 @@ def _execute(job, rubric, notebook, sandbox, limits, out, execution_key, progres
     from .execute.leftovers import scratch_prefix
     from .execute.runner import copy_untrusted, execute_notebook
     cache = Path(job.cache_dir or Path(tempfile.gettempdir()) / "grader-cache")
-    with tempfile.TemporaryDirectory(prefix=scratch_prefix("job")) as job_dir:
+    # Ignore errors: after Ctrl-C the exit handler removes the folder while the kernel may still write in it.
+    # What is left then, the next grader sweeps (leftovers).
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix("job"), ignore_cleanup_errors=True) as job_dir:
         execution = execute_notebook(notebook, Path(job_dir), sandbox, limits,
                                      legacy_keras=keras_flavour(rubric, notebook),
                                      data_files=data_files(rubric, cache), progress=progress,
