@@ -274,12 +274,16 @@ def test_limits_stop_the_kernel_with_a_reason(level):
     assert (disk.cells[0].status, disk.cells[0].error_name) == ("killed", "DiskLimit")
     assert any("Disk limit exceeded at cell 1" in p["en"] for p in disk.problems)
 
-    # one file past the limit: RLIMIT_FSIZE stops it at the limit; removed at once, before the watchdog's next look
-    # at the folder (which holds the limit and the kernel's own files, so more than the limit) can kill the kernel
-    big, texts = run(level, "import os\ntry:\n    open('big', 'wb').write(b'z' * 300_000_000)\n"
-                            "except OSError as error:\n    size = os.path.getsize('big')\n    os.remove('big')\n"
-                            "    print('REFUSED', type(error).__name__, size)", disk=200 * 1024**2)
-    assert (big.cells[0].status, texts[0]) == ("ok", f"REFUSED OSError {200 * 1024**2}\n"), (big.cells[0], texts)
+    # one file past the limit: RLIMIT_FSIZE cuts the write at the limit and refuses the next one. The file is
+    # unlinked first, so the watchdog, which sums the folder's files, never sees it and cannot kill the kernel
+    # first (removed after the write, a loaded machine let it look in between)
+    big, texts = run(level, "import os\nfile = open('big', 'wb', buffering=0)\nos.remove('big')\n"
+                            "written = file.write(b'z' * 300_000_000)\ntry:\n    file.write(b'z')\n"
+                            "except OSError as error:\n"
+                            "    print('REFUSED', type(error).__name__, written, os.fstat(file.fileno()).st_size)\n"
+                            "file.close()", disk=200 * 1024**2)
+    limit = 200 * 1024**2
+    assert (big.cells[0].status, texts[0]) == ("ok", f"REFUSED OSError {limit} {limit}\n"), (big.cells[0], texts)
 
     loud, texts = run(level, "for i in range(200_000):\n    print('x' * 99)", "print('after')", output=64 * 1024)
     assert [c.status for c in loud.cells] == ["ok", "ok"] and "[grader] output cut" in texts[0]
