@@ -132,8 +132,14 @@ def measure_reference(rubric: rubrics.Rubric, template, seeds: list[int], progre
         copy = Path(scratch) / "reference"
         shutil.copytree(job.out_dir, copy)
         for seed in seeds[1:]:
-            results.append(in_helper_thread(grade, replace(job, seed=seed, out_dir=str(copy)), progress))
+            results.append(in_helper_thread(grade, replace(job, seed=seed, out_dir=str(copy)),
+                                            _named(progress, f"reference, seed {seed}")))
     return results
+
+
+def _named(progress, submission: str):
+    """``progress`` with every event naming ``submission``."""
+    return (lambda event: progress({**event, "submission": submission})) if progress else None
 
 
 def _statistics(rubric: rubrics.Rubric, question, index: int, results: list) -> dict | None:

@@ -76,6 +76,12 @@ def test_a_hidden_check_shows_by_id_title_and_points_only(tiny):
     assert "GRU" not in tiny.pack.read_text(encoding="utf-8")
 
 
+def test_the_progress_names_the_reference_of_each_seed(tiny):
+    said = (tiny.root / "pack-progress.txt").read_text()
+    assert [f"reference, seed {seed}: notebook already run" in said for seed in (4, 5, 6, 7)] == [True] * 4, said
+    assert not re.search(r"^\s*:", said, re.MULTILINE), said                # no line without its name
+
+
 def test_the_reference_is_measured_on_several_seeds(tiny):
     data = content(tiny)
     assert data["seeds"] == [3, 4, 5, 6, 7] and data["grader"] == packs.grader_version()

@@ -109,6 +109,7 @@ def packed(tmp_path_factory) -> Packed:
         write_assignment(made.rubric.parent)
         done = made.grader("pack", "--assignment", made.rubric, "--out", made.pack.parent, "--seed", 3)
         assert done.returncode == 0, done.stderr
+        (root / "pack-progress.txt").write_text(done.stderr)
         # what the cache held right after the pack was made (later tests grade the reference with other seeds)
         reference = made.cache / "grader" / "reference" / "tiny-adder" / "result.json"
         shutil.copy(reference, root / "reference-after-pack.json")
