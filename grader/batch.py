@@ -147,12 +147,16 @@ def reference_values(rubric, template: Job, progress=None, executor: Executor | 
         raise BatchError(f"{rubric.path}: the reference notebook {rubric.reference} does not exist")
     job = reference_job(rubric, template)
     if executor is None:
-        named = (lambda event: progress({**event, "submission": job.submission})) if progress else None
-        return in_helper_thread(grade, job, named)
+        return in_helper_thread(grade, job, naming(progress, job.submission))
     try:
         return executor.submit(grade_reference, job, queue).result()
     except BrokenExecutor:  # a lost worker: once more, on a fresh one
         return executor.submit(grade_reference, job, queue).result()
+
+
+def naming(progress, submission: str):
+    """``progress`` with every event naming ``submission`` (None stays None)."""
+    return (lambda event: progress({**event, "submission": submission})) if progress else None
 
 
 def reference_job(rubric, template: Job) -> Job:

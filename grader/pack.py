@@ -124,7 +124,7 @@ def student_rubric(rubric: rubrics.Rubric, include_hidden: bool = False) -> tupl
 def measure_reference(rubric: rubrics.Rubric, template, seeds: list[int], progress=None) -> list:
     """The reference's results on each seed: its notebook runs once (unless the cache holds it), then its saved
     models are measured again on each other seed, in a copy of its folder (the cache keeps its own seed)."""
-    from .batch import in_helper_thread, reference_job, reference_values
+    from .batch import in_helper_thread, naming, reference_job, reference_values
     from .grade import grade
     results = [reference_values(rubric, replace(template, seed=seeds[0]), progress)]
     with tempfile.TemporaryDirectory(prefix="grader-pack-") as scratch:
@@ -133,13 +133,8 @@ def measure_reference(rubric: rubrics.Rubric, template, seeds: list[int], progre
         shutil.copytree(job.out_dir, copy)
         for seed in seeds[1:]:
             results.append(in_helper_thread(grade, replace(job, seed=seed, out_dir=str(copy)),
-                                            _named(progress, f"reference, seed {seed}")))
+                                            naming(progress, f"reference, seed {seed}")))
     return results
-
-
-def _named(progress, submission: str):
-    """``progress`` with every event naming ``submission``."""
-    return (lambda event: progress({**event, "submission": submission})) if progress else None
 
 
 def _statistics(rubric: rubrics.Rubric, question, index: int, results: list) -> dict | None:

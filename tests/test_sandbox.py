@@ -277,12 +277,12 @@ def test_limits_stop_the_kernel_with_a_reason(level):
     # one file past the limit: RLIMIT_FSIZE cuts the write at the limit and refuses the next one. The file is
     # unlinked first, so the watchdog, which sums the folder's files, never sees it and cannot kill the kernel
     # first (removed after the write, a loaded machine let it look in between)
+    limit = 200 * 1024**2
     big, texts = run(level, "import os\nfile = open('big', 'wb', buffering=0)\nos.remove('big')\n"
                             "written = file.write(b'z' * 300_000_000)\ntry:\n    file.write(b'z')\n"
                             "except OSError as error:\n"
                             "    print('REFUSED', type(error).__name__, written, os.fstat(file.fileno()).st_size)\n"
-                            "file.close()", disk=200 * 1024**2)
-    limit = 200 * 1024**2
+                            "file.close()", disk=limit)
     assert (big.cells[0].status, texts[0]) == ("ok", f"REFUSED OSError {limit} {limit}\n"), (big.cells[0], texts)
 
     loud, texts = run(level, "for i in range(200_000):\n    print('x' * 99)", "print('after')", output=64 * 1024)
