@@ -7,6 +7,7 @@ ordinary user (without them: the watchdog and RLIMIT_NPROC). The host side
 checks what the kernel could not report itself: a loopback listener that must
 see nothing, and no process or cgroup left after each notebook.
 """
+import errno
 import json
 import os
 import shutil
@@ -129,6 +130,48 @@ def test_a_kernel_left_by_a_killed_grader_is_cleaned_up_by_the_next_one():
     (orphan / "cgroup.procs").write_text(str(survivor.pid))
     Cgroup(64, 1 << 30).close()
     assert survivor.wait(timeout=10) == -9 and not orphan.exists()
+
+
+class DyingGroup:
+    """A cgroup whose killed processes are gone from its list but not yet reaped: rmdir fails until ``reaped_at``."""
+    def __init__(self, clock, reaped_at: float):
+        self.clock, self.reaped_at, self.removed = clock, reaped_at, False
+
+    def __truediv__(self, name):  # the grader reads only cgroup.procs: empty
+        return self
+
+    def read_text(self):
+        return ""
+
+    def rmdir(self):
+        if self.clock.now < self.reaped_at:
+            raise OSError(errno.EBUSY, "Device or resource busy")
+        self.removed = True
+
+
+class Clock:
+    now = 0.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_a_group_whose_processes_take_seconds_to_go_is_removed_and_a_stuck_one_given_up(tmp_path, monkeypatch):
+    """A fork bomb's processes on a loaded machine took over 5 s to be reaped (a group was left behind)."""
+    from grader.execute import limits
+    monkeypatch.setattr(limits, "CGROUP_ROOT", tmp_path)  # no controllers here: Cgroup makes no real group
+    monkeypatch.setattr(limits, "time", clock := Clock())
+    group = Cgroup(16, 1 << 30)
+    group.paths = [slow := DyingGroup(clock, reaped_at=20)]
+    group.close()
+    assert slow.removed and 20 <= clock.now < 21
+    group.paths = [stuck := DyingGroup(clock, reaped_at=float("inf"))]
+    clock.now = 0.0
+    group.close()
+    assert not stuck.removed and 30 <= clock.now <= 61  # given up on: the next grader's sweep removes it
 
 
 def test_scratch_folders_left_by_a_killed_grader_are_removed_by_the_next_one(tmp_path, monkeypatch):
