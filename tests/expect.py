@@ -95,7 +95,7 @@ def _mentions(process: psutil.Process, folder: str) -> bool:
 def sandbox_leftovers(temp_dir: Path, cgroups_before: set[Path] = frozenset(), grace: float = 10) -> list[str]:
     """What graders that used ``temp_dir`` as their temp folder left behind, once they are done.
 
-    Scratch folders (``grader-job-*``) in it, processes that run there (their
+    Scratch folders (``grader-*``: a kernel's job, a predictor's, ...) in it, processes that run there (their
     working folder, command line or environment names it: a kernel and what
     it started), and grader cgroups made since ``cgroups_before`` whose grader
     is gone (or is this test process, which runs kernels itself). Killed
@@ -104,7 +104,7 @@ def sandbox_leftovers(temp_dir: Path, cgroups_before: set[Path] = frozenset(), g
     """
     deadline = time.monotonic() + grace
     while True:
-        left = [f"scratch folder {path}" for path in Path(temp_dir).glob("grader-job-*")]
+        left = [f"scratch folder {path}" for path in Path(temp_dir).glob("grader-*")]
         left += _processes_in(str(temp_dir))
         left += [f"cgroup {path}" for path in grader_cgroups() - set(cgroups_before) if _owner_gone(path)]
         if not left or time.monotonic() > deadline:

@@ -86,17 +86,19 @@ def test_the_reason_is_shown(tmp_path, strict):
 
 
 def test_what_a_batch_leaves_is_seen_on_the_host(tmp_path):
-    scratch = tmp_path / "grader-job-x"
+    scratch, predictor = tmp_path / "grader-job-x", tmp_path / "grader-predict-y"   # a kernel's, a predictor's
     scratch.mkdir()
+    predictor.mkdir()
     sleeper = subprocess.Popen(["sleep", "60"], cwd=scratch)
     try:
         left = sandbox_leftovers(tmp_path, grace=0)
     finally:
         sleeper.kill()
         sleeper.wait()
-    assert left[0] == f"scratch folder {scratch}" and left[1].startswith(f"process {sleeper.pid} ")
-    assert left[1].endswith(": sleep 60") and len(left) == 2
+    assert sorted(left[:2]) == [f"scratch folder {scratch}", f"scratch folder {predictor}"]
+    assert left[2].startswith(f"process {sleeper.pid} ") and left[2].endswith(": sleep 60") and len(left) == 3
     scratch.rmdir()
+    predictor.rmdir()
     assert sandbox_leftovers(tmp_path, grace=0) == []
 
 
