@@ -17,6 +17,8 @@ from pathlib import Path
 
 import psutil
 
+from grader import i18n
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
@@ -54,6 +56,12 @@ def assert_errors_only(result, allowed=()) -> None:
     name = _as_dict(result).get("submission", "")
     assert not unexpected, f"{name}: parts with status error that are not allowed:\n" + "\n".join(
         f"  {key}: {feedback}" for key, feedback in unexpected.items())
+
+
+def failing_cells_only(questions, lang: str = "en") -> dict[str, str]:
+    """``allowed`` for :func:`assert_errors_only`: in each of ``questions``, a part may be "error" only to report
+    the notebook's own failing cells (``code_runs``), never for the grader failing on it."""
+    return {question: i18n.text("code_runs.cells_with_problems", lang) for question in questions}
 
 
 def host_state(path: Path) -> tuple | None:

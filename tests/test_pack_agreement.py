@@ -19,6 +19,7 @@ import pytest
 from grader import rubric as rubrics
 
 from .conftest import CORPUS_SEED
+from .expect import assert_errors_only, failing_cells_only
 
 CHECK_EACH = """
 import sys
@@ -85,6 +86,8 @@ def test_every_public_check_agrees(both):
     for name in names:
         graded, checked = results(graded_folder, name), results(checked_folder, name)
         assert checked["fingerprint"] != graded["fingerprint"]               # graded again, with the pack
+        for result in (graded, checked):  # an error on both sides is no agreement
+            assert_errors_only(result, failing_cells_only(check["id"] for check in result["checks"]))
         for instructor, student in zip(graded["checks"], checked["checks"]):
             for theirs, mine in zip(instructor["details"], student["details"]):
                 if theirs["visibility"] != "public":
