@@ -88,7 +88,8 @@ def interrupt_mid_batch(argv, env, out, how: str, after: int) -> int:
             assert "Traceback" not in stderr, stderr
         return process.returncode
     finally:
-        # a pool worker left by kill -9 finishes (and writes) the notebook it holds, then exits: wait for it
+        # after a kill -9 the workers die with the driver (pool.die_with_parent) and their kernels with them:
+        # wait for the session to empty, and kill what a broken run would leave
         deadline = time.monotonic() + 60
         while _session(process.pid) and time.monotonic() < deadline:
             time.sleep(0.1)
