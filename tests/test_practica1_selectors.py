@@ -4,12 +4,15 @@
 (E1's structure), ``expected_rounded`` (E1's probe), ``reference_min`` (E4) and ``exclude`` (E2). The
 models have fixed weights, so what they compute is known: no training.
 """
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 
 from grader import rubric as rubrics
 
 from .builders import dense_network, judge, placed
+from .expect import assert_errors_only
 
 PRACTICA1 = rubrics.load("practica1")
 SECTIONS = {"mnist": (0, 2), "E1": (2, 4), "E2": (4, 6), "E3": (6, 8), "E4": (8, 10), "E5": (10, 12), "E6": (12, 14)}
@@ -36,9 +39,11 @@ def sum_regressor(path, weights=(1.0, 1.0)):
     return dense_network(path, [(1, None)], "mse", weights=[[[weights[0]], [weights[1]]], [0.0]])
 
 
-def graded(*models, reference=REFERENCE):
+def graded(*models, reference=REFERENCE, errors=()):
+    """The checks by question; only the parts in ``errors`` may be "error" (see expect.assert_errors_only)."""
     checks, problems = judge(PRACTICA1, list(models), SECTIONS, reference)
     assert problems == []
+    assert_errors_only({"checks": [asdict(check) for check in checks.values()]}, errors)
     return checks
 
 
@@ -64,6 +69,7 @@ def test_the_loss_tells_a_classifier_from_a_regressor(tmp_path, loss, question, 
     model = placed(sum_classifier(tmp_path / "network.keras", loss=loss), 1, cell_of("E1"))
     checks = graded(model)
     assert part(checks, question, 0)["model"]["name"] == "network"
+    assert (part(checks, other, 0)["status"], part(checks, other, 0)["score"]) == ("fail", 0)
     assert part(checks, other, 0)["feedback"].startswith("No model was found")
 
 
@@ -101,7 +107,7 @@ def test_reference_min_stops_a_reference_that_falls_short_and_no_student(tmp_pat
     exact = placed(sum_regressor(tmp_path / "exact.keras"), 1, cell_of("E4"))
     assert part(graded(exact, reference=None), "E4", 0)["status"] == "pass"
     first_only = placed(sum_regressor(tmp_path / "x1.keras", (1.0, 0.0)), 1, cell_of("E4"))
-    as_reference = part(graded(first_only, reference=None), "E4", 0)
+    as_reference = part(graded(first_only, reference=None, errors={"E4#0": "must reach 0.06"}), "E4", 0)
     assert as_reference["status"] == "error"
     assert as_reference["feedback"].endswith("The reference solution must reach 0.06.")
     as_student = part(graded(first_only), "E4", 0)
