@@ -31,6 +31,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 RUBRIC = rubric_toml("resume", question("Q1", seven_bits(), check("code_runs")), limits=FAST)
 NAMES = [f"s{i}" for i in range(6)]
+MIDWRITE = Path(__file__).resolve().parent / "midwrite"   # its sitecustomize stops a grader mid-write
 
 
 def notebook(path, answer, cell="import time\ntime.sleep(1.5)"):
@@ -88,13 +89,7 @@ def interrupt_mid_batch(argv, env, out, how: str, after: int) -> int:
             assert "Traceback" not in stderr, stderr
         return process.returncode
     finally:
-        # after a kill -9 the workers die with the driver (pool.die_with_parent) and their kernels with them:
-        # wait for the session to empty, and kill what a broken run would leave
-        deadline = time.monotonic() + 60
-        while _session(process.pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        for pid in _session(process.pid):
-            os.kill(pid, signal.SIGKILL)
+        reap_session(process.pid)
 
 
 def as_from_a_terminal(argv: list[str]) -> list[str]:
@@ -106,6 +101,16 @@ def as_from_a_terminal(argv: list[str]) -> list[str]:
     restore = ("import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); "
                "signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])")
     return [sys.executable, "-c", restore, *argv]
+
+
+def reap_session(sid: int) -> None:
+    """After a kill -9 the workers die with the driver (pool.die_with_parent) and their kernels with them: wait
+    a minute at most for the grader's session to empty, then kill what a broken run would leave."""
+    deadline = time.monotonic() + 60
+    while _session(sid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in _session(sid):
+        os.kill(pid, signal.SIGKILL)
 
 
 def _session(sid: int) -> list[int]:
@@ -216,6 +221,45 @@ def test_a_worker_killed_twice_loses_nothing_finished(setup):
     assert killed == []
     assert f"Done: {len(NAMES)} submission(s), {len(NAMES) - len(lost)} unchanged and re-used" in second.stderr
     assert stamps == {name: (out / name / "result.json").stat().st_mtime_ns for name in stamps}
+
+
+@pytest.mark.parametrize("victim", ["driver", "worker"])
+def test_a_kill_while_a_result_is_written_loses_nothing_finished(setup, tmp_path, victim):
+    """kill -9 between a result's temporary file and its move into place (tests/midwrite stops the writer there,
+    once two results are out): the results already there stay as they were, the one being written is not left
+    half, and it is graded again: by the run's own retry when a worker died, by the next run when the driver did."""
+    out, submissions, rubric, env = setup
+    pause = tmp_path / "pause"
+    pause.mkdir()
+    paused = {**env, "GRADER_TEST_PAUSE_DIR": str(pause),
+              "PYTHONPATH": os.pathsep.join(filter(None, [str(MIDWRITE), env.get("PYTHONPATH")]))}
+    argv = command(submissions, rubric, out, 2)
+    process = subprocess.Popen(argv, env=paused, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not (pause / "paused").is_file() or not (pause / "paused").read_text().endswith("\n"):
+            assert time.monotonic() < deadline and process.poll() is None, "no result was written after two others"
+            time.sleep(0.05)
+        writer, target = (pause / "paused").read_text().split()
+        writing = Path(target).parent.name
+        assert int(writer) != process.pid                    # a worker writes the results
+        before = {name: (out / name / "result.json").read_bytes() for name in finished(out)}
+        assert len(before) >= 2 and writing not in before
+        os.kill(process.pid if victim == "driver" else int(writer), signal.SIGKILL)
+        _, stderr = process.communicate(timeout=300)
+    finally:
+        reap_session(process.pid)
+    assert {name: (out / name / "result.json").read_bytes() for name in before} == before
+    if victim == "driver":
+        done = finished(out)   # those before, and any the other worker finished just before the kill
+        assert process.returncode == -signal.SIGKILL and writing not in done
+        again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+        all_graded(out, again, env)
+        assert f"Done: {len(NAMES)} submission(s), {len(done)} unchanged and re-used" in again.stderr
+    else:  # the driver grades it again on a new worker and finishes the batch
+        all_graded(out, subprocess.CompletedProcess(argv, process.returncode, "", stderr), env)
+    assert {name: (out / name / "result.json").read_bytes() for name in before} == before
 
 
 @pytest.mark.root
