@@ -15,6 +15,7 @@ import pytest
 from grader import digests
 
 from . import tiny_assignment
+from .expect import assert_errors_only
 
 
 def covered(files) -> set[str]:
@@ -81,7 +82,10 @@ def test_a_new_template_renders_the_reports_again_without_running_or_loading_any
     saved = {name: (out / "ana" / name).stat().st_mtime_ns
              for name in ("execution.json", "measurements.json", "ana.ipynb", "result.json")}
     result = json.loads((out / "ana" / "result.json").read_text())
-    assert result["score"] > 0 and json.loads((out / "ana" / "measurements.json").read_text())["entries"]
+    assert_errors_only(result)   # ana trains for 3 epochs (seeded): Q4 and Q5 earn part of their points
+    assert [(check["id"], check["status"]) for check in result["checks"]] == \
+        [("Q1", "pass"), ("Q2", "pass"), ("Q4", "partial"), ("Q5", "partial")]
+    assert json.loads((out / "ana" / "measurements.json").read_text())["entries"]
     template = copy / "grader" / "report" / "templates" / "report.html.j2"
     template.write_text(template.read_text().replace("</body>", "<p>a new template</p></body>"))
 
