@@ -17,6 +17,7 @@ import nbformat
 import pytest
 
 from .builders import FAST, check, question, rubric_toml, seven_bits
+from .expect import assert_errors_only
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
@@ -73,6 +74,8 @@ def lms_class(tmp_path_factory):
         executed = {sid: (root / out / sid / "execution.json").stat().st_mtime_ns
                     for sid in rows if (root / out / sid / "execution.json").exists()}
         results = {sid: json.loads((root / out / sid / "result.json").read_text(encoding="utf-8")) for sid in rows}
+        for result in results.values():
+            assert_errors_only(result)
         return rows, executed, results
 
     steps = {"canvas": (grade(download, "out-canvas"), *state("out-canvas")),

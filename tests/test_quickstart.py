@@ -16,6 +16,7 @@ import pytest
 from grader import rubric as rubrics
 
 from .builders import check, question, rubric_toml
+from .expect import assert_errors_only
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
@@ -74,6 +75,7 @@ def graded(tmp_path_factory):
 
 def check(out, name):
     result = json.loads((out / name / "result.json").read_text())
+    assert_errors_only(result)
     return result, result["checks"][0]
 
 
