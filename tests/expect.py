@@ -64,6 +64,12 @@ def failing_cells_only(questions, lang: str = "en") -> dict[str, str]:
     return {question: i18n.text("code_runs.cells_with_problems", lang) for question in questions}
 
 
+def python_path(folder: Path, env: dict) -> dict[str, str]:
+    """``PYTHONPATH`` with ``folder`` first: its ``sitecustomize`` then loads in every grader process started
+    with it (kernels and the predictor get an environment of their own)."""
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(folder), env.get("PYTHONPATH")]))}
+
+
 def host_state(path: Path) -> tuple | None:
     """What a host path holds now (None: nothing), to show a batch did not create or change it."""
     path = Path(path)

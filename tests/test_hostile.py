@@ -30,7 +30,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from .expect import assert_errors_only, grader_cgroups, host_state, sandbox_leftovers
+from .expect import assert_errors_only, grader_cgroups, host_state, python_path, sandbox_leftovers
 
 
 def _isolated() -> bool:
@@ -159,7 +159,7 @@ def batch(tmp_path_factory):
                "--out", str(out), "--lang", "en", "--workers", "2", "--seed", "1", *LIMITS]
     audit = root / "audit.log"  # every unpickling of cloudpickle's content in the grader's processes (hostile/audit)
     env = {**os.environ, "XDG_CACHE_HOME": str(cache), "TMPDIR": str(temp), "GRADER_AUDIT_LOG": str(audit),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE / "audit"), os.environ.get("PYTHONPATH")]))}
+           **python_path(HERE / "audit", os.environ)}
     started = time.monotonic()
     try:
         run = subprocess.run(command, capture_output=True, text=True, timeout=1500, cwd=root, env=env)

@@ -24,7 +24,7 @@ import psutil
 import pytest
 
 from .builders import FAST, check, question, rubric_toml, seven_bits
-from .expect import assert_errors_only, sandbox_leftovers
+from .expect import assert_errors_only, python_path, sandbox_leftovers
 from .faults import VICTIM_CELL, WorkerKiller
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
@@ -226,40 +226,46 @@ def test_a_worker_killed_twice_loses_nothing_finished(setup):
 @pytest.mark.parametrize("victim", ["driver", "worker"])
 def test_a_kill_while_a_result_is_written_loses_nothing_finished(setup, tmp_path, victim):
     """kill -9 between a result's temporary file and its move into place (tests/midwrite stops the writer there,
-    once two results are out): the results already there stay as they were, the one being written is not left
-    half, and it is graded again: by the run's own retry when a worker died, by the next run when the driver did."""
+    once two results are out): the results already there stay as they were, the one being written is never
+    half a result.json (its whole temporary file stays beside, hidden), and it is graded again: by the run's own
+    retry when a worker died, by the next run when the driver did."""
     out, submissions, rubric, env = setup
     pause = tmp_path / "pause"
     pause.mkdir()
-    paused = {**env, "GRADER_TEST_PAUSE_DIR": str(pause),
-              "PYTHONPATH": os.pathsep.join(filter(None, [str(MIDWRITE), env.get("PYTHONPATH")]))}
+    paused = {**env, "GRADER_TEST_PAUSE_DIR": str(pause), **python_path(MIDWRITE, env)}
     argv = command(submissions, rubric, out, 2)
     process = subprocess.Popen(argv, env=paused, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
     try:
         deadline = time.monotonic() + 180
         while not (pause / "paused").is_file() or not (pause / "paused").read_text().endswith("\n"):
-            assert time.monotonic() < deadline and process.poll() is None, "no result was written after two others"
+            assert time.monotonic() < deadline and process.poll() is None, \
+                "no result.json was caught mid-write: does grader/atomic.py still name its temporary files as " \
+                "tests/midwrite expects?"
             time.sleep(0.05)
-        writer, target = (pause / "paused").read_text().split()
+        writer, target = (pause / "paused").read_text().rstrip("\n").split(" ", 1)
         writing = Path(target).parent.name
         assert int(writer) != process.pid                    # a worker writes the results
-        before = {name: (out / name / "result.json").read_bytes() for name in finished(out)}
+        before = saved(out, finished(out))
         assert len(before) >= 2 and writing not in before
         os.kill(process.pid if victim == "driver" else int(writer), signal.SIGKILL)
         _, stderr = process.communicate(timeout=300)
     finally:
         reap_session(process.pid)
-    assert {name: (out / name / "result.json").read_bytes() for name in before} == before
+    assert saved(out, before) == before
     if victim == "driver":
         done = finished(out)   # those before, and any the other worker finished just before the kill
         assert process.returncode == -signal.SIGKILL and writing not in done
-        again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
-        all_graded(out, again, env)
-        assert f"Done: {len(NAMES)} submission(s), {len(done)} unchanged and re-used" in again.stderr
-    else:  # the driver grades it again on a new worker and finishes the batch
-        all_graded(out, subprocess.CompletedProcess(argv, process.returncode, "", stderr), env)
-    assert {name: (out / name / "result.json").read_bytes() for name in before} == before
+        process = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+        stderr = process.stderr
+        assert f"Done: {len(NAMES)} submission(s), {len(done)} unchanged and re-used" in stderr
+    # else the driver graded it again on a new worker and finished the batch
+    all_graded(out, subprocess.CompletedProcess(argv, process.returncode, "", stderr), env)
+    assert saved(out, before) == before
+
+
+def saved(out, names) -> dict[str, bytes]:
+    return {name: (out / name / "result.json").read_bytes() for name in names}
 
 
 @pytest.mark.root
