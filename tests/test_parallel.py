@@ -86,7 +86,7 @@ def grade_command(submissions: Path, rubric: Path, out: Path, *options: str) -> 
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def dask_cluster():
     """A real Dask cluster of two worker processes, which reports a lost task at once (no silent re-runs)."""
     import dask
     from distributed import Client, LocalCluster
@@ -96,6 +96,15 @@ def cluster():
     yield local, client
     client.close()
     local.close()
+
+
+@pytest.fixture
+def cluster(dask_cluster):
+    """The cluster with both workers up. A worker a test before killed comes back (its nanny restarts it) only
+    seconds later on a loaded machine; a batch given one worker queues the healthy submission behind the
+    victim, and a kill loses both (seen in a fresh-clone run: "healthy" lost twice, score 0)."""
+    dask_cluster[1].wait_for_workers(2, timeout=180)
+    return dask_cluster
 
 
 @pytest.fixture(scope="module")
