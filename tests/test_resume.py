@@ -256,11 +256,11 @@ def test_a_kill_while_a_result_is_written_loses_nothing_finished(setup, tmp_path
     if victim == "driver":
         done = finished(out)   # those before, and any the other worker finished just before the kill
         assert process.returncode == -signal.SIGKILL and writing not in done
-        process = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
-        stderr = process.stderr
-        assert f"Done: {len(NAMES)} submission(s), {len(done)} unchanged and re-used" in stderr
-    # else the driver graded it again on a new worker and finished the batch
-    all_graded(out, subprocess.CompletedProcess(argv, process.returncode, "", stderr), env)
+        completing = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+        assert f"Done: {len(NAMES)} submission(s), {len(done)} unchanged and re-used" in completing.stderr
+    else:  # the driver graded it again on a new worker and finished the batch
+        completing = subprocess.CompletedProcess(argv, process.returncode, "", stderr)
+    all_graded(out, completing, env)
     assert saved(out, before) == before
 
 
