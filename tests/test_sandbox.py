@@ -321,16 +321,24 @@ def test_limits_stop_the_kernel_with_a_reason(level):
     assert (disk.cells[0].status, disk.cells[0].error_name) == ("killed", "DiskLimit")
     assert any("Disk limit exceeded at cell 1" in p["en"] for p in disk.problems)
 
-    # one file past the limit: RLIMIT_FSIZE cuts the write at the limit and refuses the next one. The file is
-    # unlinked first, so the watchdog, which sums the folder's files, never sees it and cannot kill the kernel
-    # first (removed after the write, a loaded machine let it look in between)
+    # files deleted but kept open hold the disk as much as files in the folder, where no walk sees them:
+    # each one below the limit, together past it
+    hidden, _ = run(level, "import os, time\nblock = b'z' * 10_000_000\nkept = []\nfor i in range(100):\n"
+                           "    kept.append(open(f'h{i}', 'wb'))\n    os.remove(f'h{i}')\n    kept[-1].write(block)\n"
+                           "    time.sleep(0.05)", disk=200 * 1024**2)
+    assert (hidden.cells[0].status, hidden.cells[0].error_name) == ("killed", "DiskLimit"), hidden.cells[0]
+
+    # one file past the limit, outside the folder and not deleted, where the watchdog does not look (the
+    # sandbox's /tmp, the host's at level none): RLIMIT_FSIZE cuts the write at the limit and refuses the next
     limit = 200 * 1024**2
-    big, texts = run(level, "import os\nfile = open('big', 'wb', buffering=0)\nos.remove('big')\n"
+    big, texts = run(level, "import errno, os\npath = f'/tmp/fsize-{os.getpid()}'\n"
+                            "file = open(path, 'wb', buffering=0)\n"
                             "written = file.write(b'z' * 300_000_000)\ntry:\n    file.write(b'z')\n"
                             "except OSError as error:\n"
-                            "    print('REFUSED', type(error).__name__, written, os.fstat(file.fileno()).st_size)\n"
-                            "file.close()", disk=limit)
-    assert (big.cells[0].status, texts[0]) == ("ok", f"REFUSED OSError {limit} {limit}\n"), (big.cells[0], texts)
+                            "    size = os.fstat(file.fileno()).st_size\n"
+                            "    print('REFUSED', errno.errorcode[error.errno], written, size)\n"
+                            "file.close()\nos.remove(path)", disk=limit)
+    assert (big.cells[0].status, texts[0]) == ("ok", f"REFUSED EFBIG {limit} {limit}\n"), (big.cells[0], texts)
 
     loud, texts = run(level, "for i in range(200_000):\n    print('x' * 99)", "print('after')", output=64 * 1024)
     assert [c.status for c in loud.cells] == ["ok", "ok"] and "[grader] output cut" in texts[0]

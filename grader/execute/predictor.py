@@ -34,7 +34,7 @@ import psutil
 
 from .leftovers import scratch_prefix
 from .limits import Cgroup, rlimits_for
-from .runner import KERNEL_SUPPORT_INSIDE, WATCH_INTERVAL, Limits, folder_size, kernel_env
+from .runner import KERNEL_SUPPORT_INSIDE, WATCH_INTERVAL, Limits, disk_used, kernel_env
 from .sandbox import KERNEL_SUPPORT, Sandbox, detect
 
 ANSI_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # Keras colours its messages
@@ -145,7 +145,7 @@ class SandboxedPredictor:
             return f"the model's code ran longer than {limits.cell_timeout:.0f} s and was stopped"
         if self._memory() > limits.memory:
             return self._too_much_memory()
-        if ticks % 5 == 0 and folder_size(self._job, limits.disk) > limits.disk:
+        if ticks % 5 == 0 and disk_used(self._job, self._process.pid, limits.disk) > limits.disk:
             return f"the model's code wrote more than {limits.disk / 1024**2:.0f} MiB and was stopped"
         if pending > MAX_REPLY:
             return "the model's code wrote into the grader's reply channel and was stopped"

@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import shutil
+import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -385,7 +386,7 @@ async def _watch(km, limits: Limits, job_dir: Path, watch: _Watch):
             watch.too_many_processes = watch.here()
         elif rss > limits.memory:
             watch.out_of_memory = watch.here()
-        elif ticks % 5 == 0 and folder_size(job_dir, limits.disk) > limits.disk:
+        elif ticks % 5 == 0 and disk_used(job_dir, process.pid, limits.disk) > limits.disk:
             watch.too_much_disk = watch.here()
         else:
             continue
@@ -406,6 +407,36 @@ def _safe(measure, process) -> int:
         return measure(process)
     except psutil.Error:
         return 0
+
+
+def disk_used(folder: Path, pid: int, limit: int) -> int:
+    """Bytes the process tree of ``pid`` holds on the disk of ``folder``: the folder's files, and the files on
+    that disk it has deleted but keeps open, which no walk of the folder sees (RLIMIT_FSIZE bounds each of
+    them, not how many there are)."""
+    try:
+        device = os.stat(folder).st_dev
+    except OSError:
+        return folder_size(folder, limit)
+    return folder_size(folder, limit) + deleted_open_size(_tree(pid), device)
+
+
+def deleted_open_size(processes: list, device: int) -> int:
+    """Bytes of the regular files on ``device`` that ``processes`` keep open after deleting them, each
+    file counted once."""
+    sizes = {}
+    for process in processes:
+        try:
+            with os.scandir(f"/proc/{process.pid}/fd") as descriptors:
+                for descriptor in descriptors:
+                    try:
+                        info = os.stat(descriptor.path)  # the open file itself, through /proc's link
+                    except OSError:
+                        continue
+                    if info.st_nlink == 0 and info.st_dev == device and stat.S_ISREG(info.st_mode):
+                        sizes[info.st_ino] = info.st_size
+        except OSError:  # the process ended, or its descriptors are not ours to read
+            continue
+    return sum(sizes.values())
 
 
 def folder_size(folder: Path, limit: int) -> int:
