@@ -468,8 +468,8 @@ class ClassRun:
 
     def done(self, result: Result, write: bool = True) -> None:
         self.results[result.submission] = result
-        self.progress.finished(result.submission, f"{result.score:g}/{result.max_score:g}"
-                               + (f"  ({result.problems[0][:80]})" if result.problems else ""))
+        self.progress.finished(result.submission, f"{result.score:g}/{result.max_score:g}",
+                               result.problems[0] if result.problems else "")
         if write:
             self.write()
 

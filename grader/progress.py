@@ -7,10 +7,12 @@ logs): one line per finished submission and per slow or failing cell.
 from __future__ import annotations
 
 import sys
+import textwrap
 import threading
 import time
 
 SLOW_CELL = 5.0     # seconds; quicker cells are not worth a line in a log
+PROBLEM_WIDTH = 80  # characters of a finished submission's first problem; the report has it whole
 
 
 class Progress:
@@ -57,11 +59,14 @@ class Progress:
                 state.update(cell="eval", since=time.monotonic())
             self._draw()
 
-    def finished(self, name: str, text: str) -> None:
+    def finished(self, name: str, text: str, problem: str = "") -> None:
+        """The line of a finished submission: its points, and the start of its first problem, if any."""
         with self.lock:
             state = self.running.pop(name, None) or {}
             self.done += 1
             self.reused += bool(state.get("reused"))
+            if problem:
+                text += f"  ({textwrap.shorten(problem, PROBLEM_WIDTH, placeholder=' …')})"
             note = " — unchanged, result re-used" if state.get("reused") else ""
             self._line(f"[{self.done}/{self.total}] {name}: {text}{note}{self._eta()}")
             self._draw()
