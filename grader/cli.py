@@ -198,12 +198,19 @@ def _native_stderr_to_log() -> None:
     sys.stderr = os.fdopen(terminal, "w", buffering=1, encoding="utf-8", errors="backslashreplace")
 
 
+RUNS_NOTEBOOKS = ("grade", "check", "validate", "pack", "gradescope")  # the commands that start kernels
+
+
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
     if args.command not in ("assignments", "environment", "export", "review"):
         _native_stderr_to_log()
     try:
+        if args.command in RUNS_NOTEBOOKS:
+            from .execute.runner import socket_path_problem
+            if problem := socket_path_problem():
+                raise BatchError(problem)
         return {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate, "export": cmd_export,
                 "pack": cmd_pack, "gradescope": cmd_gradescope, "review": cmd_review, "assignments": cmd_assignments,
                 "environment": cmd_environment}[args.command](args)

@@ -161,3 +161,16 @@ def test_sandbox_that_is_not_installed(tmp_path):
 
 def test_shipped_rubrics_are_found():
     assert (RUBRICS_DIR / "binary-addition.toml").is_file()
+
+
+def test_a_temporary_folder_too_long_for_the_kernels_sockets(tmp_path):
+    """Every kernel would fail to start (its sockets live in the temporary folder), every notebook get zero."""
+    (tmp_path / "a.ipynb").write_text("{}")
+    deep = tmp_path / ("t" * 70)
+    deep.mkdir()
+    env = {**os.environ, "TMPDIR": str(deep)}
+    one_line_error(run("grade", str(tmp_path), "-a", "binary-addition", "--out", str(tmp_path / "o"), env=env),
+                   str(deep), "too long", "TMPDIR")
+    assert not (tmp_path / "o").exists()                                   # nothing started, nothing graded
+    one_line_error(run("check", str(tmp_path / "a.ipynb"), "-a", "binary-addition", "--out", str(tmp_path / "c"),
+                       env=env), str(deep), "TMPDIR")

@@ -193,6 +193,30 @@ def test_scratch_folders_left_by_a_killed_grader_are_removed_by_the_next_one(tmp
     assert sorted(tmp_path.iterdir()) == sorted(kept)
 
 
+@pytest.mark.kernel
+def test_a_temporary_folder_as_long_as_allowed_still_starts_a_kernel(monkeypatch):
+    """socket_path_problem refuses a temporary folder one byte too long for the kernels' sockets, and no
+    shorter: a kernel in this grader's job folder under the longest one allowed starts and runs."""
+    from grader.execute.leftovers import scratch_prefix
+    from grader.execute.runner import socket_path_problem
+    with tempfile.TemporaryDirectory(prefix="grader-test-") as parent:
+        def temporary(length: int) -> Path:
+            folder = Path(parent) / ("t" * (length - len(parent) - 1))
+            folder.mkdir(exist_ok=True)
+            monkeypatch.setattr(tempfile, "tempdir", str(folder))
+            return folder
+        length = next(n for n in range(len(parent) + 2, 200) if (temporary(n + 1), socket_path_problem())[1])
+        assert str(temporary(length + 1)) in socket_path_problem()
+        longest = temporary(length)
+        assert socket_path_problem() == ""
+        with tempfile.TemporaryDirectory(prefix=scratch_prefix("job")) as job:
+            execution = execute_notebook(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")]),
+                                         Path(job), sandboxes.detect("auto"), Limits(cell_timeout=30))
+            assert Path(job).parent == longest
+        assert [(c.status, c.error_name) for c in execution.cells] == [("ok", "")], execution.problems
+        assert execution.notebook.cells[0].outputs[0]["text"] == "42\n"
+
+
 # --- what a kernel can see and do, level by level -------------------------------------------------
 
 PROBE = r'''

@@ -16,6 +16,7 @@ import os
 import shutil
 import stat
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -489,6 +490,32 @@ async def _kill(km):
         process = getattr(km.provisioner, "process", None) if km.provisioner else None
         if process is not None:
             process.kill()
+
+
+SOCKET_PATH_BYTES = 103 if sys.platform == "darwin" else 107  # a Unix socket's address, less its closing NUL
+
+
+def socket_path_problem() -> str:
+    """Why the kernels' Unix sockets cannot live under this temporary folder, or "".
+
+    Their paths, ``<tmp>/grader-job-PID-START-XXXXXXXX/connection/ipc-5``, must fit in a socket address.
+    Checked before anything runs: otherwise every kernel fails to start and every notebook gets zero for it.
+    """
+    if os.name == "nt":
+        return ""
+    try:
+        pid_digits = len(Path("/proc/sys/kernel/pid_max").read_text().strip())
+    except OSError:
+        pid_digits = 5
+    temporary = tempfile.gettempdir()
+    longest = Path(temporary, f"grader-job-{'9' * pid_digits}-{'9' * 10}-{'x' * 8}", "connection", "ipc-5")
+    length = len(os.fsencode(longest))
+    if length <= SOCKET_PATH_BYTES:
+        return ""
+    room = SOCKET_PATH_BYTES - (length - len(os.fsencode(temporary)))
+    return (f"the temporary folder {temporary} is too long for the notebooks' kernels: their sockets live under "
+            f"it, and a socket's path has at most {SOCKET_PATH_BYTES} bytes; set TMPDIR to a folder of at most "
+            f"{room} bytes (for example TMPDIR=/tmp)")
 
 
 def _transport(connection_dir: Path) -> dict:
