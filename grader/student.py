@@ -218,7 +218,8 @@ class Checker:
         self.notebook, self.lang = notebook, lang
         self.seed = secrets.randbelow(2**31) if seed is None else int(seed)
         self._shell = _shell()
-        self._folder = Path(tempfile.mkdtemp(prefix="grader-checker-"))
+        from .execute.leftovers import scratch_prefix  # those of checkers whose kernel was killed go first
+        self._folder = Path(tempfile.mkdtemp(prefix=scratch_prefix("checker")))
         weakref.finalize(self, shutil.rmtree, self._folder, True)
         self._saved: dict[int, tuple] = {}      # id of a model -> (model, fingerprint, file) of its last save here
                                                 # (the model is kept, as the grader's kernel keeps it: ids stay unique)

@@ -2,6 +2,7 @@
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -192,3 +193,12 @@ def test_questions_are_named_by_the_pack(tmp_path_factory):
     checker = student.Checker(packed(tmp_path_factory).pack)
     with pytest.raises(KeyError, match="'Q9' is not a question of tiny-adder .its questions: Q1, Q2, Q4, Q5."):
         checker.check("Q9")
+
+
+def test_a_checker_removes_the_folders_of_checkers_whose_kernel_was_killed(tmp_path_factory, tmp_path, monkeypatch):
+    from grader.execute.leftovers import owner
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    (tmp_path / "grader-checker-999999-1-x1y2" / "models").mkdir(parents=True)   # its process is gone
+    checker = student.Checker(packed(tmp_path_factory).pack)
+    [folder] = tmp_path.iterdir()
+    assert folder.name.startswith(f"grader-checker-{owner()}-") and checker.pack.assignment == "tiny-adder"
