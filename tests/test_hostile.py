@@ -16,11 +16,13 @@ import base64
 import html
 import json
 import os
+import shutil
 import socket
 import stat
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tomllib
@@ -136,9 +138,11 @@ def guarded_paths(values: dict, rubric: Path) -> list[Path]:
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
-    submissions, out, temp, cache = root / "submissions", root / "out", root / "tmp", root / "cache"
+    submissions, out, cache = root / "submissions", root / "out", root / "cache"
     submissions.mkdir()
-    temp.mkdir()  # the batch's temp folder: its scratch folders, and nothing of anyone else's
+    # the batch's temp folder: its scratch folders, and nothing of anyone else's; short, as the kernels' sockets
+    # live there (107 bytes at most), which a folder of tmp_path under pytest-xdist barely is
+    temp = Path(tempfile.mkdtemp(prefix="grader-hostile-"))
     rubric = quick_rubric(root)
     secret = root / "secret.txt"
     secret.write_text(SECRET)
@@ -165,10 +169,11 @@ def batch(tmp_path_factory):
         run = subprocess.run(command, capture_output=True, text=True, timeout=1500, cwd=root, env=env)
     finally:
         listener.close()
-    return {"run": run, "out": out, "listener": listener, "values": values, "audit": audit,
-            "seconds": time.monotonic() - started,
-            "guarded": guarded, "guarded_after": {path: host_state(path) for path in guarded},
-            "leftovers": sandbox_leftovers(temp, cgroups)}
+    yield {"run": run, "out": out, "listener": listener, "values": values, "audit": audit,
+           "seconds": time.monotonic() - started,
+           "guarded": guarded, "guarded_after": {path: host_state(path) for path in guarded},
+           "leftovers": sandbox_leftovers(temp, cgroups)}
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_every_notebook_of_the_corpus_is_expected():
