@@ -7,9 +7,10 @@ logs): one line per finished submission and per slow or failing cell.
 from __future__ import annotations
 
 import sys
-import textwrap
 import threading
 import time
+
+from .oneline import one_line
 
 SLOW_CELL = 5.0     # seconds; quicker cells are not worth a line in a log
 PROBLEM_WIDTH = 80  # characters of a finished submission's first problem; the report has it whole
@@ -66,7 +67,7 @@ class Progress:
             self.done += 1
             self.reused += bool(state.get("reused"))
             if problem:
-                text += f"  ({textwrap.shorten(problem, PROBLEM_WIDTH, placeholder=' …')})"
+                text += f"  ({one_line(problem, PROBLEM_WIDTH)})"
             note = " — unchanged, result re-used" if state.get("reused") else ""
             self._line(f"[{self.done}/{self.total}] {name}: {text}{note}{self._eta()}")
             self._draw()

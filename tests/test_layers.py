@@ -15,7 +15,8 @@ KERNEL = "grader.execute.kernel"
 # Lowest first: a module may import from its own layer and the layers below it. The first prefix that
 # matches a module's name gives its layer.
 LAYERS = [
-    ("base", ["grader.atomic", "grader.result", "grader.progress", "grader.late", "grader.i18n", "grader.bands"]),
+    ("base", ["grader.atomic", "grader.result", "grader.progress", "grader.late", "grader.i18n", "grader.bands",
+              "grader.oneline"]),
     ("execute", ["grader.execute"]),
     ("harvest", ["grader.harvest"]),
     ("evaluate", ["grader.evaluate", "grader.rubric"]),

@@ -6,15 +6,11 @@ import shutil
 import sys
 
 from .. import i18n
+from ..oneline import one_line
 from ..result import Result
 from .summary import pending
 
 ANSI = {"pass": "32", "partial": "33", "fail": "31", "error": "35", "manual": "34", "hidden": "37", "problem": "31;1"}
-
-
-def _shorten(text: str, room: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= room else text[:max(1, room - 1)] + "…"
 
 
 def format_table(result: Result, lang: str = "es", color: bool | None = None) -> str:
@@ -37,7 +33,7 @@ def format_table(result: Result, lang: str = "es", color: bool | None = None) ->
         reason = next(iter((check.feedback or "").strip().splitlines()), "")
         room = width - len(head) - status_width - 3  # one column spare: no wrap at the exact width
         line = head + paint(check.status, f"{i18n.text(check.status, lang):<{status_width}}")
-        lines.append((line + "  " + _shorten(reason, room)).rstrip() if room > 10 else line)
+        lines.append((line + "  " + one_line(reason, room)).rstrip() if room > 10 else line)
     waiting = pending(result)
     lines.append(f"{i18n.text('total', lang):<{id_width}}  {total:>{points_width}}"
                  + (f"  ({i18n.awaiting(waiting, lang)})" if waiting else ""))
@@ -45,5 +41,5 @@ def format_table(result: Result, lang: str = "es", color: bool | None = None) ->
     messages += [f"{i18n.text('cell', lang)} {cell.index + 1}: {i18n.text(cell.status, lang)}"
                  + (f" — {cell.error_name}: {cell.error_message}" if cell.error_name else "")
                  for cell in result.execution if cell.status not in ("ok", "skipped")]
-    lines += [paint("problem", "!") + " " + _shorten(message, width - 2) for message in messages]
+    lines += [paint("problem", "!") + " " + one_line(message, width - 2) for message in messages]
     return "\n".join(lines)
