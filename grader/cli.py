@@ -207,7 +207,7 @@ def main(argv=None) -> int:
     if args.command not in ("assignments", "environment", "export", "review"):
         _native_stderr_to_log()
     try:
-        if args.command in RUNS_NOTEBOOKS:
+        if args.command in RUNS_NOTEBOOKS and not getattr(args, "cluster", None):  # a cluster's workers check theirs
             from .execute.runner import socket_path_problem
             if problem := socket_path_problem():
                 raise BatchError(problem)

@@ -206,5 +206,8 @@ def _worker_can_grade(paths: list[str]) -> str:
     import os
     if importlib.util.find_spec("grader") is None or importlib.util.find_spec("nbclient") is None:
         return "cannot import grader (or nbclient)"
+    from grader.execute.runner import socket_path_problem  # the worker's own TMPDIR: its kernels start there
+    if problem := socket_path_problem():
+        return problem
     missing = [path for path in paths if not os.path.exists(path)]
     return f"cannot see {', '.join(missing)}" if missing else ""

@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -169,8 +170,18 @@ def test_a_temporary_folder_too_long_for_the_kernels_sockets(tmp_path):
     deep = tmp_path / ("t" * 70)
     deep.mkdir()
     env = {**os.environ, "TMPDIR": str(deep)}
-    one_line_error(run("grade", str(tmp_path), "-a", "binary-addition", "--out", str(tmp_path / "o"), env=env),
-                   str(deep), "too long", "TMPDIR")
+    graded = run("grade", str(tmp_path), "-a", "binary-addition", "--out", str(tmp_path / "o"), env=env)
+    one_line_error(graded, str(deep), "too long", "TMPDIR")
+    assert graded.returncode == 2
     assert not (tmp_path / "o").exists()                                   # nothing started, nothing graded
-    one_line_error(run("check", str(tmp_path / "a.ipynb"), "-a", "binary-addition", "--out", str(tmp_path / "c"),
-                       env=env), str(deep), "TMPDIR")
+    checked = run("check", str(tmp_path / "a.ipynb"), "-a", "binary-addition", "--out", str(tmp_path / "c"), env=env)
+    one_line_error(checked, str(deep), "TMPDIR")
+    assert checked.returncode == 2
+
+
+def test_a_cluster_worker_with_a_temporary_folder_too_long_says_so(tmp_path, monkeypatch):
+    """On a cluster the kernels start on the workers, in their own temporary folder: each worker checks it."""
+    from grader.pool import _worker_can_grade
+    assert _worker_can_grade([str(tmp_path)]) == ""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / ("t" * 70)))
+    assert _worker_can_grade([str(tmp_path)]).startswith(f"the temporary folder {tmp_path / ('t' * 70)} is too long")

@@ -136,13 +136,15 @@ def guarded_paths(values: dict, rubric: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
+def batch(tmp_path_factory, request):
     root = tmp_path_factory.mktemp("hostile")
     submissions, out, cache = root / "submissions", root / "out", root / "cache"
     submissions.mkdir()
-    # the batch's temp folder: its scratch folders, and nothing of anyone else's; short, as the kernels' sockets
-    # live there (107 bytes at most), which a folder of tmp_path under pytest-xdist barely is
+    # the batch's temp folder: its scratch folders, and nothing of anyone else's; short (in the system's temp
+    # folder), as the kernels' sockets live there (107 bytes at most), which a folder of tmp_path under
+    # pytest-xdist barely is
     temp = Path(tempfile.mkdtemp(prefix="grader-hostile-"))
+    request.addfinalizer(lambda: shutil.rmtree(temp, ignore_errors=True))
     rubric = quick_rubric(root)
     secret = root / "secret.txt"
     secret.write_text(SECRET)
@@ -169,11 +171,10 @@ def batch(tmp_path_factory):
         run = subprocess.run(command, capture_output=True, text=True, timeout=1500, cwd=root, env=env)
     finally:
         listener.close()
-    yield {"run": run, "out": out, "listener": listener, "values": values, "audit": audit,
-           "seconds": time.monotonic() - started,
-           "guarded": guarded, "guarded_after": {path: host_state(path) for path in guarded},
-           "leftovers": sandbox_leftovers(temp, cgroups)}
-    shutil.rmtree(temp, ignore_errors=True)
+    return {"run": run, "out": out, "listener": listener, "values": values, "audit": audit,
+            "seconds": time.monotonic() - started,
+            "guarded": guarded, "guarded_after": {path: host_state(path) for path in guarded},
+            "leftovers": sandbox_leftovers(temp, cgroups)}
 
 
 def test_every_notebook_of_the_corpus_is_expected():

@@ -13,12 +13,14 @@ import os
 import shutil
 import socket
 import stat
+import subprocess
 import sys
 import tempfile
 import threading
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 
 from grader.execute import sandbox as sandboxes
@@ -193,11 +195,51 @@ def test_scratch_folders_left_by_a_killed_grader_are_removed_by_the_next_one(tmp
     assert sorted(tmp_path.iterdir()) == sorted(kept)
 
 
+HOLDER = """
+import ctypes, mmap, os, sys
+folder = sys.argv[1]
+kept = open(os.path.join(folder, "kept"), "wb")
+os.remove(os.path.join(folder, "kept"))
+kept.write(b"z" * 3_000_000)
+kept.flush()
+again = os.dup(kept.fileno())                 # the same file twice
+libc = ctypes.CDLL(None)  # mmap(2) itself: Python's mmap keeps a descriptor of its own
+libc.mmap.restype, libc.mmap.argtypes = ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                                                          ctypes.c_int, ctypes.c_int, ctypes.c_long]
+with open(os.path.join(folder, "mapped"), "w+b") as mapped:
+    mapped.truncate(2 * 1024**2)               # whole pages: a mapping ends at a page
+    address = libc.mmap(None, 2 * 1024**2, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, mapped.fileno(), 0)
+os.remove(os.path.join(folder, "mapped"))     # mapped only: no descriptor left
+for name in os.listdir("/proc/self/fd"):
+    try:
+        assert "mapped" not in os.readlink(f"/proc/self/fd/{name}")
+    except FileNotFoundError:                  # listdir's own descriptor
+        pass
+open(os.path.join(folder, "seen"), "wb").write(b"z" * 1_000_000)  # not deleted: the folder walk counts it
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_files_deleted_but_kept_open_or_mapped_count_once_each_on_their_disk(tmp_path):
+    from grader.execute.runner import deleted_open_size, disk_used
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "ready\n"
+        processes, device = [psutil.Process(holder.pid)], os.stat(tmp_path).st_dev
+        assert deleted_open_size(processes, device) == 3_000_000 + 2 * 1024**2
+        assert deleted_open_size(processes, device + 1) == 0            # another disk: not the folder's
+        assert disk_used(tmp_path, holder.pid, 10**9) == 1_000_000 + 3_000_000 + 2 * 1024**2
+    finally:
+        holder.communicate("")
+
+
 @pytest.mark.kernel
 def test_a_temporary_folder_as_long_as_allowed_still_starts_a_kernel(monkeypatch):
-    """socket_path_problem refuses a temporary folder one byte too long for the kernels' sockets, and no
-    shorter: a kernel in this grader's job folder under the longest one allowed starts and runs."""
-    from grader.execute.leftovers import scratch_prefix
+    """socket_path_problem takes the longest temporary folder whose kernels' sockets fit and refuses one a byte
+    longer; in the longest one, a kernel in the longest job folder a grader can make there starts and runs."""
+    from grader.execute.leftovers import longest_scratch_name
     from grader.execute.runner import socket_path_problem
     with tempfile.TemporaryDirectory(prefix="grader-test-") as parent:
         def temporary(length: int) -> Path:
@@ -205,16 +247,20 @@ def test_a_temporary_folder_as_long_as_allowed_still_starts_a_kernel(monkeypatch
             folder.mkdir(exist_ok=True)
             monkeypatch.setattr(tempfile, "tempdir", str(folder))
             return folder
-        length = next(n for n in range(len(parent) + 2, 200) if (temporary(n + 1), socket_path_problem())[1])
-        assert str(temporary(length + 1)) in socket_path_problem()
-        longest = temporary(length)
+
+        length = len(parent) + 2
+        while not socket_path_problem() or length == len(parent) + 2:
+            length += 1
+            temporary(length)
+        assert str(temporary(length)) in socket_path_problem()
+        longest = temporary(length - 1)
         assert socket_path_problem() == ""
-        with tempfile.TemporaryDirectory(prefix=scratch_prefix("job")) as job:
-            execution = execute_notebook(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")]),
-                                         Path(job), sandboxes.detect("auto"), Limits(cell_timeout=30))
-            assert Path(job).parent == longest
-        assert [(c.status, c.error_name) for c in execution.cells] == [("ok", "")], execution.problems
-        assert execution.notebook.cells[0].outputs[0]["text"] == "42\n"
+        job = Path(tempfile.mkdtemp(prefix=longest_scratch_name("job")[:-8]))
+        assert job.parent == longest and len(job.name) == len(longest_scratch_name("job"))
+        execution = execute_notebook(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")]),
+                                     job, sandboxes.detect("auto"), Limits(cell_timeout=30))
+    assert [(c.status, c.error_name) for c in execution.cells] == [("ok", "")], execution.problems
+    assert execution.notebook.cells[0].outputs[0]["text"] == "42\n"
 
 
 # --- what a kernel can see and do, level by level -------------------------------------------------

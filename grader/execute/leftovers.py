@@ -38,6 +38,16 @@ def owner_alive(name: str) -> bool | None:
         return False
 
 
+def longest_scratch_name(kind: str) -> str:
+    """The longest name a grader here can give a scratch folder of ``kind``: :func:`scratch_prefix` with the
+    largest pid and a 10-digit start, then mkdtemp's 8 random characters."""
+    try:
+        largest_pid = int(Path("/proc/sys/kernel/pid_max").read_text()) - 1
+    except (OSError, ValueError):
+        largest_pid = 99_999  # macOS and the BSDs
+    return f"grader-{kind}-{'9' * len(str(largest_pid))}-{'9' * 10}-{'x' * 8}"
+
+
 def scratch_prefix(kind: str) -> str:
     """The prefix of this grader's next scratch folder of ``kind`` in the temp folder.
 

@@ -37,6 +37,7 @@ from ..i18n import each_language
 from ..result import CellRun
 from . import cells as cell_policy
 from .execution import Execution
+from .leftovers import longest_scratch_name
 from .limits import Cgroup, Limits, rlimits_for
 from .packages import installed_by, module_of
 from .sandbox import KERNEL_SUPPORT, Sandbox
@@ -46,6 +47,8 @@ DATA_INSIDE = "/opt/grader-data"
 INTERRUPT_GRACE = 10.0     # seconds a timed-out cell gets to answer an interrupt
 WATCH_INTERVAL = 0.2
 PROCESS_PRESSURE = 2.0     # seconds of new processes refused without pause before the kernel is stopped
+SOCKET_PATH_BYTES = 107 if sys.platform.startswith("linux") else 103  # a socket's address, less its closing NUL
+CONNECTION_FOLDER, SOCKET_NAME = "connection", "ipc"  # the kernel's sockets: <job>/connection/ipc-1 ... ipc-5
 
 
 class _CappedClient(NotebookClient):
@@ -223,7 +226,7 @@ class _Kernel:
 
 def _kernel(job_dir: Path, sandbox: Sandbox, limits: Limits, config: dict, data_files: dict) -> _Kernel:
     """The kernelspec of the sandboxed kernel in ``job_dir``, its cgroup and its environment."""
-    work, connection_dir, spec_dir = (job_dir / "work", job_dir / "connection", job_dir / "kernelspec")
+    work, connection_dir, spec_dir = (job_dir / "work", job_dir / CONNECTION_FOLDER, job_dir / "kernelspec")
     for folder in (work, connection_dir, spec_dir / "grader"):
         folder.mkdir(parents=True, exist_ok=True)
     readonly = {str(KERNEL_SUPPORT): KERNEL_SUPPORT_INSIDE}
@@ -361,7 +364,7 @@ async def _interrupt(client) -> bool:
 
 async def _watch(km, limits: Limits, job_dir: Path, watch: _Watch):
     """Stop the kernel when its process tree holds too much memory, keeps hitting the process
-    limit (a fork bomb) or its folder holds too much data."""
+    limit (a fork bomb) or holds too much data on disk (see :func:`disk_used`)."""
     ticks, refused_before, pressed = 0, 0, 0
     cgroup = watch.cgroup
     while True:
@@ -412,8 +415,8 @@ def _safe(measure, process) -> int:
 
 def disk_used(folder: Path, pid: int, limit: int) -> int:
     """Bytes the process tree of ``pid`` holds on the disk of ``folder``: the folder's files, and the files on
-    that disk it has deleted but keeps open, which no walk of the folder sees (RLIMIT_FSIZE bounds each of
-    them, not how many there are)."""
+    that disk it has deleted but keeps open or mapped, which no walk of the folder sees (RLIMIT_FSIZE bounds
+    each of them, not how many there are)."""
     try:
         device = os.stat(folder).st_dev
     except OSError:
@@ -422,9 +425,12 @@ def disk_used(folder: Path, pid: int, limit: int) -> int:
 
 
 def deleted_open_size(processes: list, device: int) -> int:
-    """Bytes of the regular files on ``device`` that ``processes`` keep open after deleting them, each
-    file counted once."""
-    sizes = {}
+    """Bytes of the regular files on ``device`` that ``processes`` keep after deleting them, open or mapped
+    into memory (a mapping outlives its descriptor), each file counted once."""
+    sizes: dict[int, int] = {}
+
+    def keep(inode: int, size: int) -> None:
+        sizes[inode] = max(sizes.get(inode, 0), size)
     for process in processes:
         try:
             with os.scandir(f"/proc/{process.pid}/fd") as descriptors:
@@ -434,8 +440,16 @@ def deleted_open_size(processes: list, device: int) -> int:
                     except OSError:
                         continue
                     if info.st_nlink == 0 and info.st_dev == device and stat.S_ISREG(info.st_mode):
-                        sizes[info.st_ino] = info.st_size
-        except OSError:  # the process ended, or its descriptors are not ours to read
+                        keep(info.st_ino, info.st_size)
+            with open(f"/proc/{process.pid}/maps", encoding="utf-8", errors="replace") as maps:
+                for line in maps:  # "start-end perms offset major:minor inode path (deleted)"
+                    if line.endswith(" (deleted)\n"):
+                        span, _, offset, major_minor, inode = line.split(maxsplit=5)[:5]
+                        major, minor = (int(number, 16) for number in major_minor.split(":"))
+                        if os.makedev(major, minor) == device:
+                            start, end = (int(address, 16) for address in span.split("-"))
+                            keep(int(inode), int(offset, 16) + end - start)
+        except (OSError, ValueError):  # the process ended, or its descriptors are not ours to read
             continue
     return sum(sizes.values())
 
@@ -492,9 +506,6 @@ async def _kill(km):
             process.kill()
 
 
-SOCKET_PATH_BYTES = 103 if sys.platform == "darwin" else 107  # a Unix socket's address, less its closing NUL
-
-
 def socket_path_problem() -> str:
     """Why the kernels' Unix sockets cannot live under this temporary folder, or "".
 
@@ -503,12 +514,8 @@ def socket_path_problem() -> str:
     """
     if os.name == "nt":
         return ""
-    try:
-        pid_digits = len(Path("/proc/sys/kernel/pid_max").read_text().strip())
-    except OSError:
-        pid_digits = 5
     temporary = tempfile.gettempdir()
-    longest = Path(temporary, f"grader-job-{'9' * pid_digits}-{'9' * 10}-{'x' * 8}", "connection", "ipc-5")
+    longest = Path(temporary, longest_scratch_name("job"), CONNECTION_FOLDER, f"{SOCKET_NAME}-5")
     length = len(os.fsencode(longest))
     if length <= SOCKET_PATH_BYTES:
         return ""
@@ -523,7 +530,7 @@ def _transport(connection_dir: Path) -> dict:
     address where there are none (a student's own Windows, which has no sandbox)."""
     if os.name == "nt":
         return {"transport": "tcp", "ip": "127.0.0.1"}
-    return {"transport": "ipc", "ip": str(connection_dir / "ipc")}
+    return {"transport": "ipc", "ip": str(connection_dir / SOCKET_NAME)}
 
 
 # what a Python process on Windows needs of its environment (sockets and random numbers need SYSTEMROOT)
