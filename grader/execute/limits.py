@@ -11,7 +11,7 @@
   bind a process whose real uid is root, so it is set only for other uids).
 The runner's watchdog adds what these cannot: the memory check with a clear
 "out of memory at cell N", and the disk used in the scratch folder (files the
-kernel deleted but keeps open or mapped included: no walk of the folder sees them).
+kernel deleted but keeps open included: no walk of the folder sees them).
 """
 from __future__ import annotations
 
