@@ -224,8 +224,9 @@ def in_helper_thread(fn, *args):
     thread nbclient leaves signals alone: they reach the main thread, which
     stops (KeyboardInterrupt, or the default end of SIGTERM), and the
     sandboxed kernel dies with its parent. The helper runs on while the
-    process exits, and nbclient's exit handler shuts its kernel down first:
-    ``STOPPING`` keeps it from saving that death as the student's.
+    process exits, and nbclient's exit handler kills its kernel first (see
+    ``runner._CappedClient._cleanup_kernel``): ``STOPPING`` keeps it from
+    saving that death as the student's.
     """
     if threading.current_thread() is not threading.main_thread():
         return fn(*args)  # a Dask worker's task thread, or a helper already

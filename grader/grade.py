@@ -206,7 +206,7 @@ def _inputs(job: Job) -> _Inputs:
 
 
 STOPPING = threading.Event()
-"""Set when this process is being stopped (Ctrl-C). Its exit handlers then shut down the kernels still
+"""Set when this process is being stopped (Ctrl-C). Its exit handlers then kill the kernels still
 running, so a grade under way would save a "kernel died" that is not the student's doing, and the next run
 would re-use it: a grade that finds it set saves nothing (:class:`Stopped`)."""
 

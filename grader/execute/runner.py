@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import stat
 import sys
 import tempfile
@@ -29,7 +30,6 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbclient.util import run_sync
 from traitlets import Integer
 
 from ..environment import COURSE_PACKAGES
@@ -67,20 +67,22 @@ class _CappedClient(NotebookClient):
         self._kept: dict[int, int] = {}   # cell index -> bytes of output kept
         self._cut: set[int] = set()       # cells whose output was cut
 
-    async def _async_cleanup_kernel(self) -> None:
-        """nbclient's cleanup, quiet when the kernel's shutdown was already under way.
+    def _cleanup_kernel(self) -> None:
+        """nbclient's ``atexit`` hook, still registered when the process exits mid-notebook (Ctrl-C reaches
+        the main thread while a helper thread runs the notebook): kill the kernel's processes, nothing more.
 
-        After Ctrl-C, nbclient's ``atexit`` hook shuts the kernel down again
-        while the kernel manager's first shutdown is unfinished, and
-        jupyter_client raises ``InvalidStateError``; the grader stops the
-        kernel's sandbox and cgroup itself, so nothing is left behind.
+        nbclient's own hook shuts the kernel down through its manager, which then closes the zmq context
+        that the helper thread's channels still use, and waits for their sockets: the process never exited
+        (a pool worker, and the batch waiting for it, hung after Ctrl-C). The helper's ``finally``, if the
+        exit leaves it time, or the next grader's sweep removes the kernel's cgroup and folder.
         """
+        process = getattr(self.km.provisioner, "process", None) if self.km and self.km.provisioner else None
+        if process is None or process.poll() is not None:
+            return
         try:
-            await super()._async_cleanup_kernel()
-        except asyncio.InvalidStateError:
-            pass
-
-    _cleanup_kernel = run_sync(_async_cleanup_kernel)
+            os.killpg(process.pid, signal.SIGKILL)  # the launcher leads a session of its own (jupyter_client)
+        except OSError:
+            process.kill()
 
     def output(self, outs, msg, display_id, cell_index):
         kept = self._kept.setdefault(cell_index, 0)
