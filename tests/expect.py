@@ -13,13 +13,16 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 import psutil
 
 from grader import i18n
+from grader.execute.leftovers import maker
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+HOOKS = Path(__file__).resolve().parent / "hooks"  # a sitecustomize for the grader's own processes
 
 
 def _as_dict(result) -> dict:
@@ -85,19 +88,6 @@ def grader_cgroups() -> set[Path]:
     return set(CGROUP_ROOT.glob("*/grader-*")) | set(CGROUP_ROOT.glob("grader-*"))
 
 
-def _owner_gone(cgroup: Path) -> bool:
-    """True when the grader process that made ``cgroup`` (``grader-PID-START-x``) no longer runs, or is this one."""
-    parts = cgroup.name.split("-")
-    if len(parts) != 4 or not parts[1].isdigit():
-        return True
-    if int(parts[1]) == os.getpid():
-        return True
-    try:
-        return int(psutil.Process(int(parts[1])).create_time()) != int(parts[2])
-    except psutil.Error:
-        return True
-
-
 def _mentions(process: psutil.Process, folder: str) -> bool:
     try:
         texts = [process.cwd(), *process.cmdline(), *process.environ().values()]
@@ -106,24 +96,39 @@ def _mentions(process: psutil.Process, folder: str) -> bool:
     return any(folder in text for text in texts)
 
 
-def sandbox_leftovers(temp_dir: Path, cgroups_before: set[Path] = frozenset(), grace: float = 10) -> list[str]:
+def grader_pids(audit_log: Path) -> set[int]:
+    """The grader processes (driver, workers) that logged their start in ``audit_log`` (see tests/hooks)."""
+    try:
+        lines = Path(audit_log).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return set()
+    return {int(line.split()[1]) for line in lines if line.startswith("audited ")}
+
+
+def sandbox_leftovers(temp_dir: Path, graders: Collection[int], cgroups_before: set[Path] = frozenset(),
+                      grace: float = 10) -> list[str]:
     """What graders that used ``temp_dir`` as their temp folder left behind, once they are done.
 
     Scratch folders (``grader-*``: a kernel's job, a predictor's, ...) in it, processes that run there (their
-    working folder, command line or environment names it: a kernel and what
-    it started), and grader cgroups made since ``cgroups_before`` whose grader
-    is gone (or is this test process, which runs kernels itself). Killed
-    processes take a moment to go: what is still there after ``grace`` seconds
-    is left behind.
+    working folder, command line or environment names it: a kernel and what it started), and the cgroups made
+    since ``cgroups_before`` by one of ``graders`` (pids: this process when it runs kernels itself, a grader
+    command's from its audit log). Cgroups of other graders do not count: the tests beside this one under
+    pytest-xdist make graders of their own, and kill some on purpose. Killed processes take a moment to go:
+    what is still there after ``grace`` seconds is left behind.
     """
     deadline = time.monotonic() + grace
     while True:
         left = [f"scratch folder {path}" for path in Path(temp_dir).glob("grader-*")]
         left += _processes_in(str(temp_dir))
-        left += [f"cgroup {path}" for path in grader_cgroups() - set(cgroups_before) if _owner_gone(path)]
+        left += [f"cgroup {path}" for path in sorted(grader_cgroups() - set(cgroups_before)) if _made_by(path, graders)]
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.2)
+
+
+def _made_by(cgroup: Path, graders: Collection[int]) -> bool:
+    made = maker(cgroup.name)
+    return made is not None and made[0] in graders
 
 
 def _processes_in(folder: str) -> list[str]:

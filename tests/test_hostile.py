@@ -32,7 +32,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from .expect import assert_errors_only, grader_cgroups, host_state, python_path, sandbox_leftovers
+from .expect import HOOKS, assert_errors_only, grader_cgroups, grader_pids, host_state, python_path, sandbox_leftovers
 
 
 def _isolated() -> bool:
@@ -163,9 +163,9 @@ def batch(tmp_path_factory, request):
     cgroups = grader_cgroups()
     command = [sys.executable, "-m", "grader", "grade", str(submissions), "--assignment", str(rubric),
                "--out", str(out), "--lang", "en", "--workers", "2", "--seed", "1", *LIMITS]
-    audit = root / "audit.log"  # every unpickling of cloudpickle's content in the grader's processes (hostile/audit)
+    audit = root / "audit.log"  # the grader's processes, and any unpickling of cloudpickle in them (tests/hooks)
     env = {**os.environ, "XDG_CACHE_HOME": str(cache), "TMPDIR": str(temp), "GRADER_AUDIT_LOG": str(audit),
-           **python_path(HERE / "audit", os.environ)}
+           **python_path(HOOKS, os.environ)}
     started = time.monotonic()
     try:
         run = subprocess.run(command, capture_output=True, text=True, timeout=1500, cwd=root, env=env)
@@ -174,7 +174,7 @@ def batch(tmp_path_factory, request):
     return {"run": run, "out": out, "listener": listener, "values": values, "audit": audit,
             "seconds": time.monotonic() - started,
             "guarded": guarded, "guarded_after": {path: host_state(path) for path in guarded},
-            "leftovers": sandbox_leftovers(temp, cgroups)}
+            "leftovers": sandbox_leftovers(temp, grader_pids(audit), cgroups)}
 
 
 def test_every_notebook_of_the_corpus_is_expected():
@@ -334,7 +334,7 @@ def test_forged_manifest_records_point_at_a_trained_model_and_are_ignored(batch)
 
 
 def test_the_grader_never_unpickles_what_the_kernel_pickled(batch):
-    """Only the sandboxed predictor unpickles the models' own code: no grader process ever did (hostile/audit)."""
+    """Only the sandboxed predictor unpickles the models' own code: no grader process ever did (tests/hooks)."""
     lines = batch["audit"].read_text().splitlines()
     assert any(line.startswith("audited") for line in lines)  # the audit ran in the driver and the workers
     assert [line for line in lines if not line.startswith("audited")] == []

@@ -24,14 +24,13 @@ import psutil
 import pytest
 
 from .builders import FAST, check, question, rubric_toml, seven_bits
-from .expect import assert_errors_only, python_path, sandbox_leftovers
+from .expect import HOOKS, assert_errors_only, grader_pids, python_path, sandbox_leftovers
 from .faults import VICTIM_CELL, WorkerKiller
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 RUBRIC = rubric_toml("resume", question("Q1", seven_bits(), check("code_runs")), limits=FAST)
 NAMES = [f"s{i}" for i in range(6)]
-MIDWRITE = Path(__file__).resolve().parent / "midwrite"   # its sitecustomize stops a grader mid-write
 
 
 def notebook(path, answer, cell="import time\ntime.sleep(1.5)"):
@@ -46,7 +45,9 @@ def setup(tmp_path):
     # the graders' temp folder, where what a killed one left is seen; short, as multiprocessing puts its
     # sockets there (108 bytes at most), which a folder of tmp_path under pytest-xdist is not
     temp = tempfile.mkdtemp(prefix="grader-resume-")
-    yield *given(tmp_path), {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "TMPDIR": temp}
+    # every grader process of the test logs its pid there (tests/hooks): the graders whose cgroups it answers for
+    yield *given(tmp_path), {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "TMPDIR": temp,
+                             "GRADER_AUDIT_LOG": str(tmp_path / "graders.log"), **python_path(HOOKS, os.environ)}
     shutil.rmtree(temp, ignore_errors=True)
 
 
@@ -140,7 +141,7 @@ def all_graded(out, second, env):
     """After the run that completes the batch: every submission whole, full marks, no part failed, and no
     scratch folder, kernel or cgroup left, not even by the graders the fault killed (the next one cleans up)."""
     assert second.returncode == 0, second.stderr
-    assert sandbox_leftovers(Path(env["TMPDIR"])) == []
+    assert sandbox_leftovers(Path(env["TMPDIR"]), grader_pids(env["GRADER_AUDIT_LOG"])) == []
     assert "Traceback" not in second.stderr
     for name in NAMES:
         result = json.loads((out / name / "result.json").read_text())
@@ -225,14 +226,14 @@ def test_a_worker_killed_twice_loses_nothing_finished(setup):
 
 @pytest.mark.parametrize("victim", ["driver", "worker"])
 def test_a_kill_while_a_result_is_written_loses_nothing_finished(setup, tmp_path, victim):
-    """kill -9 between a result's temporary file and its move into place (tests/midwrite stops the writer there,
+    """kill -9 between a result's temporary file and its move into place (tests/hooks stops the writer there,
     once two results are out): the results already there stay as they were, the one being written is never
     half a result.json (its whole temporary file stays beside, hidden), and it is graded again: by the run's own
     retry when a worker died, by the next run when the driver did."""
     out, submissions, rubric, env = setup
     pause = tmp_path / "pause"
     pause.mkdir()
-    paused = {**env, "GRADER_TEST_PAUSE_DIR": str(pause), **python_path(MIDWRITE, env)}
+    paused = {**env, "GRADER_TEST_PAUSE_DIR": str(pause)}  # tests/hooks is on its PYTHONPATH already
     argv = command(submissions, rubric, out, 2)
     process = subprocess.Popen(argv, env=paused, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
@@ -241,7 +242,7 @@ def test_a_kill_while_a_result_is_written_loses_nothing_finished(setup, tmp_path
         while not (pause / "paused").is_file() or not (pause / "paused").read_text().endswith("\n"):
             assert time.monotonic() < deadline and process.poll() is None, \
                 "no result.json was caught mid-write: does grader/atomic.py still name its temporary files as " \
-                "tests/midwrite expects?"
+                "tests/hooks expects?"
             time.sleep(0.05)
         writer, target = (pause / "paused").read_text().rstrip("\n").split(" ", 1)
         writing = Path(target).parent.name
@@ -379,3 +380,42 @@ def test_a_grade_that_finds_the_grader_stopping_saves_nothing(tmp_path, stopping
         grading.grade(job("stopped"))
     assert not (tmp_path / "stopped" / "result.json").exists()
     assert (tmp_path / "stopped" / "execution.json").exists() == (when == "evaluating")
+
+
+EXIT_MID_NOTEBOOK = """
+import atexit, gc, sys, threading, time
+from pathlib import Path
+import nbformat
+from grader.execute.runner import Limits, _CappedClient, execute_notebook
+from grader.execute.sandbox import detect
+
+def after_nbclients_hook():  # registered first, so it runs last (atexit is last in, first out)
+    deadline = time.monotonic() + 10
+    while kernel.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    print("kernel", "alive" if kernel.poll() is None else "gone", "context", "closed" if context.closed else "open",
+          flush=True)
+
+atexit.register(after_nbclients_hook)
+folder = Path(sys.argv[1])
+cell = "import pathlib, time\\npathlib.Path('started').write_text('')\\nwhile True:\\n    time.sleep(0.1)"
+threading.Thread(target=execute_notebook, daemon=True,
+                 args=(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)]), folder / "job",
+                       detect("auto"), Limits(cell_timeout=120, notebook_timeout=200))).start()
+while not list(folder.glob("job/**/started")):
+    time.sleep(0.05)
+manager = next(o for o in gc.get_objects() if isinstance(o, _CappedClient)).km
+kernel, context = manager.provisioner.process, manager.context
+sys.exit(0)  # as after Ctrl-C: the main thread leaves while a helper thread runs the notebook
+"""
+
+
+def test_a_process_that_leaves_mid_notebook_kills_the_kernel_and_nothing_else():
+    """nbclient's exit hook, still registered when the process exits mid-notebook, kills the kernel and leaves
+    the zmq context to the helper thread that uses it: closing it under that thread's channels hung the
+    process in zmq's term (a worker after Ctrl-C, and the batch waiting for that worker)."""
+    with tempfile.TemporaryDirectory(prefix="grader-exit-") as folder:  # short: the kernel's sockets are in it
+        run = subprocess.run([sys.executable, "-c", EXIT_MID_NOTEBOOK, folder], capture_output=True, text=True,
+                             timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout == "kernel gone context open\n", run.stderr[-3000:]

@@ -91,7 +91,7 @@ def test_what_a_batch_leaves_is_seen_on_the_host(tmp_path):
     predictor.mkdir()
     sleeper = subprocess.Popen(["sleep", "60"], cwd=scratch)
     try:
-        left = sandbox_leftovers(tmp_path, grace=0)
+        left = sandbox_leftovers(tmp_path, set(), grace=0)
     finally:
         sleeper.kill()
         sleeper.wait()
@@ -99,17 +99,26 @@ def test_what_a_batch_leaves_is_seen_on_the_host(tmp_path):
     assert left[2].startswith(f"process {sleeper.pid} ") and left[2].endswith(": sleep 60") and len(left) == 3
     scratch.rmdir()
     predictor.rmdir()
-    assert sandbox_leftovers(tmp_path, grace=0) == []
+    assert sandbox_leftovers(tmp_path, set(), grace=0) == []
 
 
 @pytest.mark.root
-def test_a_grader_cgroup_left_by_this_process_is_seen(tmp_path):
+def test_a_grader_cgroup_counts_only_for_the_graders_named(tmp_path):
+    """A cgroup left by one of the graders a test ran is seen; one left by another grader that is gone too
+    (a test beside it killed it on purpose) is not that test's."""
     before = grader_cgroups()
     parent = CGROUP_ROOT / "pids" if (CGROUP_ROOT / "pids").is_dir() else CGROUP_ROOT
+    finished = subprocess.Popen(["true"])
+    finished.wait()
     mine = parent / f"grader-{os.getpid()}-{int(psutil.Process().create_time())}-suitetst"
+    theirs = parent / f"grader-{finished.pid}-1-suitetst"
     mine.mkdir()
-    try:  # (tests running beside this one may leave groups of their own for a moment)
-        assert f"cgroup {mine}" in sandbox_leftovers(tmp_path, before, grace=0)
+    theirs.mkdir()
+    try:
+        assert f"cgroup {mine}" in sandbox_leftovers(tmp_path, {os.getpid()}, before, grace=0)
+        assert f"cgroup {theirs}" not in sandbox_leftovers(tmp_path, {os.getpid()}, before, grace=0)
+        assert f"cgroup {theirs}" in sandbox_leftovers(tmp_path, {finished.pid}, before, grace=0)
     finally:
         mine.rmdir()
-    assert f"cgroup {mine}" not in sandbox_leftovers(tmp_path, before, grace=0)
+        theirs.rmdir()
+    assert f"cgroup {mine}" not in sandbox_leftovers(tmp_path, {os.getpid()}, before, grace=0)

@@ -26,14 +26,20 @@ def owner() -> str:
         return f"{os.getpid()}-0"
 
 
+def maker(name: str) -> tuple[int, int] | None:
+    """The grader process (pid, start) that made the scratch folder or cgroup ``name``; None for other names."""
+    match = _MAKER.match(name)
+    return (int(match[1]), int(match[2])) if match else None
+
+
 def owner_alive(name: str) -> bool | None:
     """Whether the grader process named in ``name`` still runs; None for names of another form."""
-    match = _MAKER.match(name)
-    if match is None:
+    made_by = maker(name)
+    if made_by is None:
         return None
     import psutil
     try:
-        return int(psutil.Process(int(match[1])).create_time()) == int(match[2])
+        return int(psutil.Process(made_by[0]).create_time()) == made_by[1]
     except psutil.Error:
         return False
 
