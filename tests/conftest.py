@@ -22,11 +22,16 @@ import pytest
 
 STRICT = os.environ.get("GRADER_STRICT_TESTS") == "1"
 # pytest-xdist runs the suite in two processes (pyproject.toml: -n 2): the tests of a file in one of them
-# (they share module fixtures), the two files that read graded_corpus in the same one; the longest start
+# (they share module fixtures), the files that read graded_corpus in the same one; the longest start
 # first, and everything else runs beside them.
-SAME_WORKER = {"test_real_corpus.py": "corpus", "test_pack_agreement.py": "corpus"}
+SAME_WORKER = {"test_real_corpus.py": "corpus", "test_pack_agreement.py": "corpus", "test_validate.py": "corpus"}
 LONGEST_FIRST = {"test_real_corpus.py": 0, "test_pack_agreement.py": 0, "test_hostile.py": 1}
 CORPUS_SEED = 1
+# The sample submissions graded with the corpus: those that run in about a minute. ana_strong, carla_keras2,
+# elena_strong and fran_typical take two to three times as long, and what they exercise is there already: full
+# marks (the references, which test_validate holds to them in the same run), Keras 2 (real_student_quick and three
+# more) and partial marks (most of the corpus). `make demo` grades them all.
+SAMPLES = ("bruno_typical", "diego_broken", "gema_broken")
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--no-first-run", "--disable-sync"]
@@ -43,10 +48,10 @@ def temporary_grader_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def graded_corpus(tmp_path_factory) -> Path:
-    """The notebooks of tests/real/ and the sample submissions, graded once per session: one ``grader grade``
+    """The notebooks of tests/real/ and the ``SAMPLES``, graded once per session: one ``grader grade``
     batch per assignment, side by side, into ``<root>/<assignment>`` (two workers each, ``CORPUS_SEED``,
     English), in the cache ``<root>/cache`` of its own, so the references run too, as scripts/agreement.py
-    does. The corpus verdicts and the student pack's agreement both read it."""
+    does. The corpus verdicts, the student pack's agreement and the validation of every reference read it."""
     repo = Path(__file__).resolve().parent.parent
     sys.path.insert(0, str(repo / "scripts"))
     import agreement
@@ -57,8 +62,10 @@ def graded_corpus(tmp_path_factory) -> Path:
         notebooks = root / "notebooks" / assignment
         notebooks.mkdir(parents=True)
         for path in [*(repo / "tests" / "real" / assignment).glob("*.ipynb"),
-                     *(repo / "submissions" / assignment).glob("*.ipynb")]:
+                     *(path for path in (repo / "submissions" / assignment).glob("*.ipynb") if path.stem in SAMPLES)]:
             shutil.copy(path, notebooks)
+    missing = set(SAMPLES) - {path.stem for path in root.glob("notebooks/*/*.ipynb")}
+    assert not missing, f"SAMPLES names no sample submission: {sorted(missing)}"
     try:
         seconds = agreement.grade_all(root, CORPUS_SEED, 2, {a: root / "notebooks" / a for a in agreement.ASSIGNMENTS})
     finally:

@@ -1,8 +1,8 @@
-"""grader check --pack agrees with grader grade on every public check of real notebooks and the samples.
+"""grader check --pack agrees with grader grade on every public check of real notebooks and samples.
 
-The sample submissions and the real-world corpus of tests/real/ are graded by the instructor's
-``grader grade`` (conftest's ``graded_corpus``, which the corpus verdicts read too: the reference measured
-on the run's own fresh data), then each executed notebook is checked again with the assignment's pack
+The real-world corpus of tests/real/ and three sample submissions (conftest's ``SAMPLES``) are graded by
+the instructor's ``grader grade`` (conftest's ``graded_corpus``, which the corpus verdicts read too: the
+reference measured on the run's own fresh data), then each executed notebook is checked again with the assignment's pack
 alone (the reference's mean over the pack's seeds), as a student would, re-using the execution: no
 notebook runs twice. Every public part must get the same status and points within 10 % of the part's
 points; at a band's edge, where the two references put a threshold a little apart, pass and partial (or
@@ -41,7 +41,7 @@ def grader(*args, env) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module", params=["binary-addition", "practica1"])
 def both(request, graded_corpus, tmp_path_factory):
     """The instructor's results (conftest's ``graded_corpus``) and the pack's, for every notebook of tests/real/
-    and every sample submission."""
+    and the sample submissions of ``SAMPLES``."""
     assignment = request.param
     graded, root = graded_corpus / assignment, tmp_path_factory.mktemp(assignment)
     env = {"XDG_CACHE_HOME": str(graded_corpus / "cache"), "PATH": "/usr/bin:/bin"}   # the reference ran there

@@ -2,13 +2,18 @@
 
 The real command on two tiny rubrics given by path, graded side by side. The model check's band is
 lenient on purpose: only ``reference_min`` stops a reference that trains
-badly from silently lowering everyone's bar.
+badly from silently lowering everyone's bar. Then the real command on every assignment of rubrics/, as
+course CI runs it, on the reference runs of conftest's ``graded_corpus``.
 """
+import os
 import subprocess
 import sys
+from xml.etree import ElementTree
 
 import nbformat
 import pytest
+
+from grader import rubric as rubrics
 
 from .builders import REGRESSOR, check, question, rubric_toml, seven_bits
 
@@ -71,3 +76,22 @@ def test_a_reference_below_its_minimum_fails_and_names_the_check(validated):
     assert "ok   1/1 automatic points" in lines["Q1"]
     assert "FAIL 0/2 automatic points" in lines["E4"] and "must reach 0.01" in lines["E4"], lines["E4"]
     assert any(line.startswith("tiny-copies: FAIL (seed ") for line in validated.stdout.splitlines())
+
+
+def test_every_reference_of_the_course_earns_full_marks(graded_corpus, tmp_path):
+    """``grader validate --junit-xml`` on every assignment of rubrics/, in the cache where the corpus batches have
+    just run each reference from scratch: the runs are re-used, not repeated, and measured on a new seed."""
+    references = graded_corpus / "cache" / "grader" / "reference"
+    runs = {path: path.read_bytes() for path in references.glob("*/execution.json")}
+    assert {path.parent.name for path in runs} == set(rubrics.available())
+    junit = tmp_path / "junit.xml"
+    done = subprocess.run([sys.executable, "-m", "grader", "validate", "--junit-xml", str(junit)], capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "XDG_CACHE_HOME": str(graded_corpus / "cache")})
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert {path: path.read_bytes() for path in runs} == runs  # no reference ran again
+    suites = {suite.get("name"): suite for suite in ElementTree.parse(junit).getroot()}
+    assert set(suites) == set(rubrics.available())
+    for name, suite in suites.items():
+        assert (suite.get("failures"), suite.get("errors")) == ("0", "0"), name
+        assert [case.get("name") for case in suite.iter("testcase")] == [q.id for q in rubrics.load(name).questions]
+        assert f"{name}: ok (seed " in done.stdout
