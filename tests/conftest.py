@@ -22,10 +22,12 @@ import pytest
 
 STRICT = os.environ.get("GRADER_STRICT_TESTS") == "1"
 # pytest-xdist runs the suite in two processes (pyproject.toml: -n 2): the tests of a file in one of them
-# (they share module fixtures), the files that read graded_corpus in the same one; the longest start
-# first, and everything else runs beside them.
+# (they share module fixtures), the files that read graded_corpus in the same one. The longest start first,
+# then the two files that mostly wait on kernels (kills, interrupts, limits), while the corpus keeps both cores
+# busy (at the end of the suite, together, they left a core idle for two minutes); everything else after them.
 SAME_WORKER = {"test_real_corpus.py": "corpus", "test_pack_agreement.py": "corpus", "test_validate.py": "corpus"}
-LONGEST_FIRST = {"test_real_corpus.py": 0, "test_pack_agreement.py": 0, "test_hostile.py": 1}
+START_ORDER = {"test_real_corpus.py": 0, "test_pack_agreement.py": 0, "test_hostile.py": 1, "test_resume.py": 2,
+               "test_sandbox.py": 2}
 CORPUS_SEED = 1
 # The sample submissions graded with the corpus: those that run in about a minute. ana_strong, carla_keras2,
 # elena_strong and fran_typical take two to three times as long, and what they exercise is there already: full
@@ -103,7 +105,7 @@ def loads(monkeypatch):
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """pytest-xdist's scheduler, by file: a test file's tests run in one worker, in the order collected
-    (pytest_collection_modifyitems puts the longest first), and the files of ``SAME_WORKER`` in one."""
+    (pytest_collection_modifyitems puts them in ``START_ORDER``), and the files of ``SAME_WORKER`` in one."""
     from xdist.scheduler import LoadScopeScheduling
 
     class ByFile(LoadScopeScheduling):
@@ -114,7 +116,7 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 def pytest_collection_modifyitems(config, items):
-    items.sort(key=lambda item: LONGEST_FIRST.get(item.path.name, len(LONGEST_FIRST)))  # stable: files stay whole
+    items.sort(key=lambda item: START_ORDER.get(item.path.name, len(START_ORDER)))  # stable: files stay whole
     as_root = os.geteuid() == 0
     for item in items:
         if item.get_closest_marker("root") and not as_root:

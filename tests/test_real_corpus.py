@@ -130,3 +130,16 @@ def test_the_real_lab_is_graded_for_the_instructors_reasons(graded_corpus):
     assert checks["E5"]["model"]["compared"][0]["cell"] == checks["E4"]["model"]["cell"]
     assert checks["E6"]["model"].get("name") == "model_noise" and measured(checks["E6"]["details"][0], "mae")
     assert checks["E6"]["details"][1]["status"] == "manual"
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_the_quickstart_s_digit_classifier_is_its_softmax_wrapper(graded_corpus):
+    """TensorFlow's beginner quickstart: 28x28 images, logits trained with ``from_logits=True``, then
+    ``Sequential([model, Softmax()])``: the wrapper is measured, as the probabilities it gives."""
+    result, checks = graded(graded_corpus, "practica1", "pub_tf_quickstart_beginner")
+    assert result["problems"] == []
+    mnist = checks["mnist"]
+    assert (mnist["model"]["name"], mnist["model"]["input_shape"]) == ("probability_model", "(any, 28, 28)")
+    assert mnist["model"]["layers"] == "Flatten → Dense(128, relu) → Dropout → Dense(10, linear) → Softmax"
+    assert mnist["metrics"]["accuracy"] > 0.85 and mnist["score"] > 1, mnist["feedback"]
