@@ -29,10 +29,10 @@ SAME_WORKER = {"test_real_corpus.py": "corpus", "test_pack_agreement.py": "corpu
 START_ORDER = {"test_real_corpus.py": 0, "test_pack_agreement.py": 0, "test_hostile.py": 1, "test_resume.py": 2,
                "test_sandbox.py": 2}
 CORPUS_SEED = 1
-# The sample submissions graded with the corpus: those that run in about a minute. ana_strong, carla_keras2,
-# elena_strong and fran_typical take two to three times as long, and what they exercise is there already: full
-# marks (the references, which test_validate holds to them in the same run), Keras 2 (real_student_quick and three
-# more) and partial marks (most of the corpus). `make demo` grades them all.
+# The sample submissions graded with the corpus: those that run in about a minute (26-65 s each beside the corpus).
+# ana_strong, carla_keras2, elena_strong and fran_typical take 104-191 s, and what they exercise is there already:
+# full marks (the references, which test_validate holds to them in the same run), Keras 2 (real_student_quick and
+# three more) and partial marks (most of the corpus). `make demo` grades them all.
 SAMPLES = ("bruno_typical", "diego_broken", "gema_broken")
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
