@@ -2,9 +2,9 @@
 
 The real-world corpus of tests/real/ and three sample submissions (conftest's ``SAMPLES``) are graded by
 the instructor's ``grader grade`` (conftest's ``graded_corpus``, which the corpus verdicts read too: the
-reference measured on the run's own fresh data), then each executed notebook is checked again with the assignment's pack
-alone (the reference's mean over the pack's seeds), as a student would, re-using the execution: no
-notebook runs twice. Every public part must get the same status and points within 10 % of the part's
+reference measured on the run's own fresh data), then each executed notebook is checked again with the
+assignment's pack alone (the reference's mean over the pack's seeds), as a student would, re-using the
+execution: no notebook runs twice. Every public part must get the same status and points within 10 % of the part's
 points; at a band's edge, where the two references put a threshold a little apart, pass and partial (or
 partial and fail) with points that close agree too.
 """
