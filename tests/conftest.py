@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 STRICT = os.environ.get("GRADER_STRICT_TESTS") == "1"
-# pytest-xdist runs the suite in two processes (pyproject.toml: -n 2): the tests of a file in one of them
+# pytest-xdist runs the suite in three processes (pyproject.toml: -n 3): the tests of a file in one of them
 # (they share module fixtures), the files that read graded_corpus in the same one. The longest start first,
 # then the two files that mostly wait on kernels (kills, interrupts, limits), while the corpus keeps both cores
 # busy (at the end of the suite, together, they left a core idle for two minutes); everything else after them.
