@@ -5,8 +5,8 @@
 - ``@pytest.mark.root`` tests need root (cgroups, mounts, the unshare
   sandbox); ``@pytest.mark.nonroot`` tests need a user without root's rights
   (root reads and writes any file). Each is skipped, with the reason, when run
-  as the other; ``.ci/run`` runs the suite as root, then the ``nonroot`` tests
-  as an unprivileged user, so together every test runs.
+  as the other; ``.ci/run`` runs the suite as root and, beside it, the ``nonroot``
+  tests as an unprivileged user, so together every test runs.
 - Fixtures more than one file uses: ``browser`` (headless Chromium), ``loads`` (counts Keras loads),
   ``graded_corpus`` (tests/real/ and the samples graded once per session).
   Builders of rubrics and saved models, which bench/ uses too, are in ``tests/builders.py``.
@@ -23,8 +23,8 @@ import pytest
 STRICT = os.environ.get("GRADER_STRICT_TESTS") == "1"
 # pytest-xdist runs the suite in three processes (pyproject.toml: -n 3): the tests of a file in one of them
 # (they share module fixtures), the files that read graded_corpus in the same one. The longest start first,
-# then the two files that mostly wait on kernels (kills, interrupts, limits), while the corpus keeps both cores
-# busy (at the end of the suite, together, they left a core idle for two minutes); everything else after them.
+# then the two files that mostly wait on kernels (kills, interrupts, limits), so that they wait while the corpus
+# keeps both cores busy (last in the suite, they left a core idle for two minutes); everything else after them.
 SAME_WORKER = {"test_real_corpus.py": "corpus", "test_pack_agreement.py": "corpus", "test_validate.py": "corpus"}
 START_ORDER = {"test_real_corpus.py": 0, "test_pack_agreement.py": 0, "test_hostile.py": 1, "test_resume.py": 2,
                "test_sandbox.py": 2}
